@@ -1,0 +1,486 @@
+//===- MegalodonOps.cpp - Verifiers of the megalodon ops ------------------===//
+//
+// Each verifier checks every shape and attribute rule of its op. A diagnostic
+// names the operand and the rule, e.g. "operand 'weight' has shape [32] but
+// the rule 'one scale per feature of x' needs [64]". Dynamic dimensions match
+// anything; the runtime checks them when shapes become known.
+//
+//===----------------------------------------------------------------------===//
+
+#include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::megalodon;
+
+namespace {
+constexpr int64_t kAny = ShapedType::kDynamic;
+
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "[";
+  llvm::interleaveComma(shape, os, [&](int64_t d) {
+    if (ShapedType::isDynamic(d))
+      os << "?";
+    else
+      os << d;
+  });
+  os << "]";
+  return s;
+}
+
+bool dimsMatch(int64_t a, int64_t b) {
+  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
+}
+
+/// Shared checks with one place that formats the diagnostics.
+class Checker {
+public:
+  explicit Checker(Operation *op) : op(op) {}
+
+  RankedTensorType type(Value v) {
+    return cast<RankedTensorType>(v.getType());
+  }
+
+  /// Floating-point data must be f32 or bf16.
+  LogicalResult floatData(Value v, StringRef name) {
+    Type et = type(v).getElementType();
+    if (et.isF32() || et.isBF16())
+      return success();
+    if (et.isF16())
+      return op->emitOpError()
+             << name
+             << " has element type f16, which is not supported: f16's range "
+                "cannot hold the normalization statistics and attention "
+                "scores of long sequences; use bf16 or f32";
+    return op->emitOpError() << name << " must have element type f32 or bf16, got "
+                             << et;
+  }
+
+  LogicalResult integerData(Value v, StringRef name) {
+    Type et = type(v).getElementType();
+    if (et.isSignlessInteger(32) || et.isSignlessInteger(64))
+      return success();
+    return op->emitOpError() << name << " must have element type i32 or i64, got "
+                             << et;
+  }
+
+  LogicalResult elementType(Value v, StringRef name, Type expected,
+                            StringRef rule) {
+    Type et = type(v).getElementType();
+    if (et == expected)
+      return success();
+    return op->emitOpError() << name << " has element type " << et
+                             << " but the rule '" << rule << "' needs "
+                             << expected;
+  }
+
+  LogicalResult rank(Value v, StringRef name, int64_t r, StringRef what) {
+    if (type(v).getRank() == r)
+      return success();
+    return op->emitOpError() << name << " must have rank " << r << " (" << what
+                             << "), got " << shapeString(type(v).getShape());
+  }
+
+  LogicalResult minRank(Value v, StringRef name, int64_t r) {
+    if (type(v).getRank() >= r)
+      return success();
+    return op->emitOpError() << name << " must have rank >= " << r;
+  }
+
+  LogicalResult shape(Value v, StringRef name, ArrayRef<int64_t> expected,
+                      StringRef rule) {
+    ArrayRef<int64_t> got = type(v).getShape();
+    bool ok = got.size() == expected.size();
+    for (size_t i = 0; ok && i < got.size(); ++i)
+      ok = dimsMatch(got[i], expected[i]);
+    if (ok)
+      return success();
+    return op->emitOpError() << name << " has shape " << shapeString(got)
+                             << " but the rule '" << rule << "' needs "
+                             << shapeString(expected);
+  }
+
+  LogicalResult sameType(Value v, StringRef name, Type expected,
+                         StringRef rule) {
+    if (v.getType() == expected)
+      return success();
+    return op->emitOpError() << name << " has type " << v.getType()
+                             << " but the rule '" << rule << "' needs "
+                             << expected;
+  }
+
+  LogicalResult positiveInt(int64_t value, StringRef attr) {
+    if (value > 0)
+      return success();
+    return op->emitOpError() << "attribute '" << attr
+                             << "' must be positive, got " << value;
+  }
+
+  LogicalResult positiveReal(double value, StringRef attr) {
+    if (value > 0)
+      return success();
+    return op->emitOpError() << "attribute '" << attr
+                             << "' must be positive, got " << value;
+  }
+
+  /// `whole` must be a multiple of `part` (dynamic sizes pass).
+  LogicalResult divides(int64_t part, int64_t whole, StringRef rule) {
+    if (ShapedType::isDynamic(whole) || whole % part == 0)
+      return success();
+    return op->emitOpError() << "rule '" << rule << "' violated: " << whole
+                             << " is not divisible by " << part;
+  }
+
+  /// A call covers whole chunks or stays inside one: L <= C or L % C == 0.
+  LogicalResult chunkLength(int64_t length, int64_t chunk) {
+    if (ShapedType::isDynamic(length) || length <= chunk ||
+        length % chunk == 0)
+      return success();
+    return op->emitOpError()
+           << "rule 'sequence length L <= chunk_size or L % chunk_size == 0' "
+              "violated: L = "
+           << length << ", chunk_size = " << chunk;
+  }
+
+  /// A 0-d i64 tensor (a count or a position).
+  LogicalResult scalarI64(Value v, StringRef name) {
+    RankedTensorType t = type(v);
+    if (t.getRank() == 0 && t.getElementType().isSignlessInteger(64))
+      return success();
+    return op->emitOpError() << name << " must be a 0-d tensor of i64, got "
+                             << v.getType();
+  }
+
+private:
+  Operation *op;
+};
+
+/// The dimension of a shape, or kAny when the rank is too small.
+int64_t dim(Value v, int64_t i) {
+  auto t = cast<RankedTensorType>(v.getType());
+  return i < t.getRank() ? t.getDimSize(i) : kAny;
+}
+} // namespace
+
+#define CHECK(expr)                                                            \
+  if (failed(expr))                                                            \
+    return failure();
+
+//===----------------------------------------------------------------------===//
+// Embedding and loss
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  Checker c(*this);
+  CHECK(c.rank(getTable(), "table", 2, "[vocab, model_dim]"));
+  CHECK(c.floatData(getTable(), "table"));
+  CHECK(c.integerData(getTokens(), "tokens"));
+  SmallVector<int64_t> expected(c.type(getTokens()).getShape());
+  expected.push_back(dim(getTable(), 1));
+  CHECK(c.shape(getResult(), "result", expected,
+                "result is the tokens' shape plus model_dim"));
+  CHECK(c.elementType(getResult(), "result",
+                      c.type(getTable()).getElementType(),
+                      "result has the table's element type"));
+  if (FloatAttr scale = getScaleAttr())
+    CHECK(c.positiveReal(scale.getValueAsDouble(), "scale"));
+  return success();
+}
+
+LogicalResult CrossEntropyOp::verify() {
+  Checker c(*this);
+  CHECK(c.minRank(getLogits(), "logits", 1));
+  CHECK(c.floatData(getLogits(), "logits"));
+  CHECK(c.integerData(getTargets(), "targets"));
+  ArrayRef<int64_t> logits = c.type(getLogits()).getShape();
+  CHECK(c.shape(getTargets(), "targets", logits.drop_back(),
+                "one target per row of logits"));
+  CHECK(c.shape(getResult(), "result", {}, "the loss is a scalar"));
+  return c.elementType(getResult(), "result",
+                       Float32Type::get(getContext()),
+                       "the loss is accumulated in f32");
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization
+//===----------------------------------------------------------------------===//
+
+LogicalResult TimestepNormOp::verify() {
+  Checker c(*this);
+  CHECK(c.rank(getX(), "x", 3, "[batch, time, features]"));
+  CHECK(c.floatData(getX(), "x"));
+  int64_t B = dim(getX(), 0), D = dim(getX(), 2);
+  int64_t G = getNumGroups();
+  CHECK(c.positiveInt(G, "num_groups"));
+  CHECK(c.positiveReal(getEps().convertToDouble(), "eps"));
+  CHECK(c.divides(G, D, "num_groups divides the feature width"));
+  CHECK(c.shape(getWeight(), "weight", {D}, "one scale per feature"));
+  CHECK(c.shape(getBias(), "bias", {D}, "one shift per feature"));
+  CHECK(c.floatData(getWeight(), "weight"));
+  CHECK(c.floatData(getBias(), "bias"));
+  Type f32 = Float32Type::get(getContext());
+  Type i64 = IntegerType::get(getContext(), 64);
+  auto countType = RankedTensorType::get({B}, i64);
+  auto statType = RankedTensorType::get({B, G}, f32);
+  if (getCount()) {
+    CHECK(c.shape(getCount(), "count", {B}, "one step count per batch row"));
+    CHECK(c.elementType(getCount(), "count", i64, "step counts are i64"));
+    CHECK(c.shape(getMean(), "mean", {B, G}, "statistics are [batch, groups]"));
+    CHECK(c.elementType(getMean(), "mean", f32, "statistics are f32"));
+    CHECK(c.shape(getVar(), "var", {B, G}, "statistics are [batch, groups]"));
+    CHECK(c.elementType(getVar(), "var", f32, "statistics are f32"));
+  }
+  CHECK(c.sameType(getY(), "result 'y'", getX().getType(),
+                   "y has the type of x"));
+  CHECK(c.shape(getCountOut(), "result 'count_out'", countType.getShape(),
+                "one step count per batch row"));
+  CHECK(c.elementType(getCountOut(), "result 'count_out'", i64,
+                      "step counts are i64"));
+  for (auto [v, name] : {std::pair(getMeanOut(), "result 'mean_out'"),
+                         std::pair(getVarOut(), "result 'var_out'")}) {
+    CHECK(c.shape(v, name, statType.getShape(),
+                  "statistics are [batch, groups]"));
+    CHECK(c.elementType(v, name, f32, "statistics are f32"));
+  }
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  Checker c(*this);
+  CHECK(c.minRank(getX(), "x", 1));
+  CHECK(c.floatData(getX(), "x"));
+  int64_t W = dim(getX(), c.type(getX()).getRank() - 1);
+  CHECK(c.positiveInt(getNumGroups(), "num_groups"));
+  CHECK(c.positiveReal(getEps().convertToDouble(), "eps"));
+  CHECK(c.divides(getNumGroups(), W, "num_groups divides the last axis"));
+  if (getWeight()) {
+    CHECK(c.shape(getWeight(), "weight", {W}, "one scale per feature"));
+    CHECK(c.floatData(getWeight(), "weight"));
+  }
+  return c.sameType(getResult(), "result", getX().getType(),
+                    "result has the type of x");
+}
+
+LogicalResult LayerNormOp::verify() {
+  Checker c(*this);
+  CHECK(c.minRank(getX(), "x", 1));
+  CHECK(c.floatData(getX(), "x"));
+  int64_t W = dim(getX(), c.type(getX()).getRank() - 1);
+  CHECK(c.positiveReal(getEps().convertToDouble(), "eps"));
+  if (getWeight()) {
+    CHECK(c.shape(getWeight(), "weight", {W}, "one scale per feature"));
+    CHECK(c.shape(getBias(), "bias", {W}, "one shift per feature"));
+    CHECK(c.floatData(getWeight(), "weight"));
+    CHECK(c.floatData(getBias(), "bias"));
+  }
+  return c.sameType(getResult(), "result", getX().getType(),
+                    "result has the type of x");
+}
+
+//===----------------------------------------------------------------------===//
+// CEMA
+//===----------------------------------------------------------------------===//
+
+LogicalResult CemaOp::verify() {
+  Checker c(*this);
+  CHECK(c.rank(getX(), "x", 3, "[batch, time, channels]"));
+  CHECK(c.floatData(getX(), "x"));
+  int64_t B = dim(getX(), 0), D = dim(getX(), 2);
+  CHECK(c.rank(getAlpha(), "alpha", 3, "[channels, states, 1]"));
+  int64_t N = dim(getAlpha(), 1);
+  CHECK(c.shape(getAlpha(), "alpha", {D, N, 1}, "alpha is [D, N, 1]"));
+  CHECK(c.shape(getDelta(), "delta", {D, N, 1}, "delta is [D, N, 1]"));
+  CHECK(c.shape(getTheta(), "theta", {D, 1, 1}, "theta is [D, 1, 1]"));
+  CHECK(c.shape(getGamma(), "gamma", {D, N, 2},
+                "gamma is [D, N, 2] (real, imaginary)"));
+  CHECK(c.shape(getOmega(), "omega", {D, 1}, "omega is [D, 1]"));
+  for (auto [v, name] : {std::pair(getAlpha(), "alpha"),
+                         std::pair(getDelta(), "delta"),
+                         std::pair(getTheta(), "theta"),
+                         std::pair(getGamma(), "gamma"),
+                         std::pair(getOmega(), "omega")})
+    CHECK(c.floatData(v, name));
+  Type state = ComplexType::get(Float32Type::get(getContext()));
+  if (getHx()) {
+    CHECK(c.shape(getHx(), "hx", {B, D, N}, "the state is [B, D, N]"));
+    CHECK(c.elementType(getHx(), "hx", state,
+                        "the state is complex<f32>"));
+  }
+  CHECK(c.sameType(getY(), "result 'y'", getX().getType(),
+                   "y has the type of x"));
+  CHECK(c.shape(getHLast(), "result 'h_last'", {B, D, N},
+                "the state is [B, D, N]"));
+  return c.elementType(getHLast(), "result 'h_last'", state,
+                       "the state is complex<f32>");
+}
+
+//===----------------------------------------------------------------------===//
+// Dense layers and elementwise ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  Checker c(*this);
+  CHECK(c.minRank(getX(), "x", 1));
+  CHECK(c.floatData(getX(), "x"));
+  CHECK(c.rank(getWeight(), "weight", 2, "[out_features, in_features]"));
+  CHECK(c.floatData(getWeight(), "weight"));
+  RankedTensorType x = c.type(getX());
+  int64_t K = x.getDimSize(x.getRank() - 1), N = dim(getWeight(), 0);
+  CHECK(c.shape(getWeight(), "weight", {N, K},
+                "weight is [out_features, in_features of x]"));
+  if (getBias()) {
+    CHECK(c.shape(getBias(), "bias", {N}, "one bias per output feature"));
+    CHECK(c.floatData(getBias(), "bias"));
+  }
+  SmallVector<int64_t> expected(x.getShape().drop_back());
+  expected.push_back(N);
+  CHECK(c.shape(getResult(), "result", expected,
+                "result is x's shape with out_features last"));
+  return c.elementType(getResult(), "result", x.getElementType(),
+                       "result has x's element type");
+}
+
+LogicalResult SiluOp::verify() { return Checker(*this).floatData(getX(), "x"); }
+
+LogicalResult SwigluOp::verify() {
+  return Checker(*this).floatData(getLhs(), "gate");
+}
+
+LogicalResult AddOp::verify() {
+  return Checker(*this).floatData(getLhs(), "lhs");
+}
+
+LogicalResult MulOp::verify() {
+  return Checker(*this).floatData(getLhs(), "lhs");
+}
+
+LogicalResult ScaleChannelsOp::verify() {
+  Checker c(*this);
+  CHECK(c.minRank(getX(), "x", 1));
+  CHECK(c.floatData(getX(), "x"));
+  CHECK(c.floatData(getScale(), "scale"));
+  int64_t W = dim(getX(), c.type(getX()).getRank() - 1);
+  CHECK(c.shape(getScale(), "scale", {W}, "one scale per feature"));
+  return c.sameType(getResult(), "result", getX().getType(),
+                    "result has the type of x");
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// Heads split the width into equal blocks; rotary pairs need an even block.
+static LogicalResult checkHeads(Checker &c, int64_t heads, int64_t width,
+                                bool needEven, StringRef what) {
+  CHECK(c.positiveInt(heads, "num_heads"));
+  CHECK(c.divides(heads, width,
+                  (Twine("num_heads divides the ") + what + " width").str()));
+  if (!needEven || ShapedType::isDynamic(width) || (width / heads) % 2 == 0)
+    return success();
+  return c.divides(2, width / heads,
+                   "per-head query/key width is even (rotary pairs)");
+}
+
+LogicalResult SharedQKOp::verify() {
+  Checker c(*this);
+  CHECK(c.rank(getZ(), "z", 3, "[batch, time, z_dim]"));
+  CHECK(c.floatData(getZ(), "z"));
+  int64_t Z = dim(getZ(), 2);
+  CHECK(checkHeads(c, getNumHeads(), Z, /*needEven=*/true, "query/key"));
+  CHECK(c.shape(getGamma(), "gamma", {2, Z}, "gamma is [2, z_dim]"));
+  CHECK(c.shape(getBeta(), "beta", {2, Z}, "beta is [2, z_dim]"));
+  CHECK(c.floatData(getGamma(), "gamma"));
+  CHECK(c.floatData(getBeta(), "beta"));
+  CHECK(c.sameType(getQ(), "result 'q'", getZ().getType(),
+                   "q has the type of z"));
+  return c.sameType(getK(), "result 'k'", getZ().getType(),
+                    "k has the type of z");
+}
+
+LogicalResult RotaryOp::verify() {
+  Checker c(*this);
+  CHECK(c.rank(getX(), "x", 3, "[batch, time, heads * head_dim]"));
+  CHECK(c.floatData(getX(), "x"));
+  CHECK(checkHeads(c, getNumHeads(), dim(getX(), 2), /*needEven=*/true,
+                   "rotated"));
+  CHECK(c.positiveReal(getBase().convertToDouble(), "base"));
+  CHECK(c.positiveInt(getChunkSize(), "chunk_size"));
+  if (getOffset())
+    CHECK(c.scalarI64(getOffset(), "offset"));
+  return c.sameType(getResult(), "result", getX().getType(),
+                    "result has the type of x");
+}
+
+LogicalResult ChunkAttentionOp::verify() {
+  Checker c(*this);
+  for (auto [v, name] : {std::pair(getQ(), "q"), std::pair(getK(), "k"),
+                         std::pair(getV(), "v")}) {
+    CHECK(c.rank(v, name, 3, "[batch, time, heads * head_dim]"));
+    CHECK(c.floatData(v, name));
+  }
+  int64_t B = dim(getQ(), 0), L = dim(getQ(), 1);
+  int64_t Zw = dim(getQ(), 2), Ew = dim(getV(), 2);
+  int64_t C = getChunkSize();
+  CHECK(c.shape(getK(), "k", {B, L, Zw}, "k has the shape of q"));
+  CHECK(c.shape(getV(), "v", {B, L, Ew}, "v has q's batch and time"));
+  CHECK(c.elementType(getK(), "k", c.type(getQ()).getElementType(),
+                      "q, k and v share an element type"));
+  CHECK(c.elementType(getV(), "v", c.type(getQ()).getElementType(),
+                      "q, k and v share an element type"));
+  CHECK(checkHeads(c, getNumHeads(), Zw, /*needEven=*/false, "query/key"));
+  CHECK(checkHeads(c, getNumHeads(), Ew, /*needEven=*/false, "value"));
+  CHECK(c.positiveInt(C, "chunk_size"));
+  CHECK(c.chunkLength(L, C));
+  if (getKCache()) {
+    CHECK(c.shape(getKCache(), "k_cache", {B, C, Zw},
+                  "the key cache holds one chunk: [B, chunk_size, Zw]"));
+    CHECK(c.shape(getVCache(), "v_cache", {B, C, Ew},
+                  "the value cache holds one chunk: [B, chunk_size, Ew]"));
+    CHECK(c.elementType(getKCache(), "k_cache",
+                        c.type(getK()).getElementType(),
+                        "caches have the keys' element type"));
+    CHECK(c.elementType(getVCache(), "v_cache",
+                        c.type(getV()).getElementType(),
+                        "caches have the values' element type"));
+    CHECK(c.scalarI64(getCacheLen(), "cache_len"));
+  }
+  return c.sameType(getResult(), "result", getV().getType(),
+                    "result has the type of v");
+}
+
+LogicalResult KVCacheUpdateOp::verify() {
+  Checker c(*this);
+  int64_t C = getChunkSize();
+  CHECK(c.positiveInt(C, "chunk_size"));
+  CHECK(c.rank(getK(), "k", 3, "[batch, time, width]"));
+  CHECK(c.rank(getV(), "v", 3, "[batch, time, width]"));
+  CHECK(c.floatData(getK(), "k"));
+  CHECK(c.floatData(getV(), "v"));
+  int64_t B = dim(getK(), 0), L = dim(getK(), 1);
+  int64_t Zw = dim(getK(), 2), Ew = dim(getV(), 2);
+  CHECK(c.shape(getV(), "v", {B, L, Ew}, "v has k's batch and time"));
+  CHECK(c.chunkLength(L, C));
+  CHECK(c.shape(getKCache(), "k_cache", {B, C, Zw},
+                "the key cache holds one chunk: [B, chunk_size, Zw]"));
+  CHECK(c.shape(getVCache(), "v_cache", {B, C, Ew},
+                "the value cache holds one chunk: [B, chunk_size, Ew]"));
+  CHECK(c.elementType(getKCache(), "k_cache", c.type(getK()).getElementType(),
+                      "caches have the keys' element type"));
+  CHECK(c.elementType(getVCache(), "v_cache", c.type(getV()).getElementType(),
+                      "caches have the values' element type"));
+  CHECK(c.scalarI64(getCacheLen(), "cache_len"));
+  CHECK(c.sameType(getKCacheOut(), "result 'k_cache_out'",
+                   getKCache().getType(), "the cache keeps its type"));
+  CHECK(c.sameType(getVCacheOut(), "result 'v_cache_out'",
+                   getVCache().getType(), "the cache keeps its type"));
+  return c.scalarI64(getCacheLenOut(), "result 'cache_len_out'");
+}
+
+#define GET_OP_CLASSES
+#include "megalodon/Dialect/Megalodon/IR/MegalodonOps.cpp.inc"
