@@ -1,1 +1,80 @@
-int main() { return 0; }
+//===- megalodon-run.cpp - Run megalodon models ---------------------------===//
+//
+// Subcommands: emit (print model IR), init (seeded weights), eval (loss on a
+// token file). Errors are one line on stderr and a non-zero exit.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "megalodon/Model/Parameters.h"
+#include "megalodon/runtime/Safetensors.h"
+
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace megalodon;
+
+llvm::Error tool::requireFlags(
+    std::initializer_list<std::pair<const std::string *, const char *>> flags) {
+  for (auto [value, name] : flags)
+    if (value->empty())
+      return llvm::createStringError(std::string("missing required flag --") +
+                                     name + " (see --help)");
+  return llvm::Error::success();
+}
+
+llvm::Expected<rt::TensorMap> tool::loadWeights(const ModelConfig &config,
+                                                llvm::StringRef path) {
+  rt::TensorMap weights;
+  rt::Status status = rt::readSafetensors(path.str(), weights);
+  if (!status.ok())
+    return llvm::createStringError(status.message());
+  status = checkParameters(config, weights);
+  if (!status.ok())
+    return llvm::createStringError(path.str() + ": " + status.message());
+  return weights;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  // Parse errors are collected and reported as one line, not llvm::cl's
+  // several.
+  std::string parseErrors;
+  llvm::raw_string_ostream parseErrorStream(parseErrors);
+  bool parsed = llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "megalodon-run: run Megalodon models\n\n"
+      "  megalodon-run emit --config C       print the model IR\n"
+      "  megalodon-run init --config C -o W  write seeded initial weights\n"
+      "  megalodon-run eval --config C --weights W --tokens T\n"
+      "                                      loss of a model on a token file\n"
+      "\nRun 'megalodon-run <command> --help' for a command's options.\n",
+      &parseErrorStream);
+  if (!parsed) {
+    llvm::StringRef first = llvm::StringRef(parseErrors).split('\n').first;
+    first.consume_front("megalodon-run: ");
+    llvm::WithColor::error(llvm::errs(), "megalodon-run") << first << "\n";
+    return 2;
+  }
+
+  llvm::Error err = llvm::Error::success();
+  if (tool::emitCommand)
+    err = tool::runEmit();
+  else if (tool::initCommand)
+    err = tool::runInit();
+  else if (tool::evalCommand)
+    err = tool::runEval();
+  else {
+    llvm::WithColor::error(llvm::errs(), "megalodon-run")
+        << "expected a command: emit, init or eval (see --help)\n";
+    return 2;
+  }
+  if (err) {
+    llvm::WithColor::error(llvm::errs(), "megalodon-run")
+        << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  return 0;
+}

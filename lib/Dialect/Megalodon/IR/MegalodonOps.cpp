@@ -148,6 +148,16 @@ public:
            << length << ", chunk_size = " << chunk;
   }
 
+  /// Operands that only make sense together: all of them or none. The custom
+  /// syntax guarantees this, the generic syntax does not.
+  LogicalResult allOrNone(ArrayRef<Value> group, StringRef rule) {
+    int64_t given = llvm::count_if(group, [](Value v) { return bool(v); });
+    if (given == 0 || given == static_cast<int64_t>(group.size()))
+      return success();
+    return op->emitOpError() << "rule '" << rule << "' violated: " << given
+                             << " of " << group.size() << " operands given";
+  }
+
   /// A 0-d i64 tensor (a count or a position).
   LogicalResult scalarI64(Value v, StringRef name) {
     RankedTensorType t = type(v);
@@ -228,6 +238,8 @@ LogicalResult TimestepNormOp::verify() {
   Type i64 = IntegerType::get(getContext(), 64);
   auto countType = RankedTensorType::get({B}, i64);
   auto statType = RankedTensorType::get({B, G}, f32);
+  CHECK(c.allOrNone({getCount(), getMean(), getVar()},
+                    "the state is count, mean and var together"));
   if (getCount()) {
     CHECK(c.shape(getCount(), "count", {B}, "one step count per batch row"));
     CHECK(c.elementType(getCount(), "count", i64, "step counts are i64"));
@@ -273,6 +285,8 @@ LogicalResult LayerNormOp::verify() {
   CHECK(c.floatData(getX(), "x"));
   int64_t W = dim(getX(), c.type(getX()).getRank() - 1);
   CHECK(c.positiveReal(getEps().convertToDouble(), "eps"));
+  CHECK(c.allOrNone({getWeight(), getBias()},
+                    "the affine pair is weight and bias together"));
   if (getWeight()) {
     CHECK(c.shape(getWeight(), "weight", {W}, "one scale per feature"));
     CHECK(c.shape(getBias(), "bias", {W}, "one shift per feature"));
@@ -437,6 +451,8 @@ LogicalResult ChunkAttentionOp::verify() {
   CHECK(checkHeads(c, getNumHeads(), Ew, /*needEven=*/false, "value"));
   CHECK(c.positiveInt(C, "chunk_size"));
   CHECK(c.chunkLength(L, C));
+  CHECK(c.allOrNone({getKCache(), getVCache(), getCacheLen()},
+                    "the cache is k_cache, v_cache and cache_len together"));
   if (getKCache()) {
     CHECK(c.shape(getKCache(), "k_cache", {B, C, Zw},
                   "the key cache holds one chunk: [B, chunk_size, Zw]"));

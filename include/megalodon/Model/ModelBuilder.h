@@ -1,0 +1,76 @@
+//===- ModelBuilder.h - Config to megalodon IR ------------------*- C++ -*-===//
+//
+// Emits a module with the model's entry points on the megalodon dialect:
+//
+//   @forward(tokens [B,L] i32, params...) -> logits [B,L,V] f32
+//   @loss(tokens [B,L] i32, targets [B,L] i32, params...) -> mean CE (f32)
+//   @decode_step(tokens [B,Ld] i32, cache_len, state..., params...)
+//       -> (logits [B,Ld,V], cache_len, state...)
+//
+// Parameters are trailing function arguments tagged `megalodon.param` with
+// their state_dict names (buffers are not arguments: the ops derive them from
+// attributes). Carried decoding state is tagged `megalodon.state`, and every
+// state result has the `megalodon.state` name of the argument it replaces.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEGALODON_MODEL_MODELBUILDER_H
+#define MEGALODON_MODEL_MODELBUILDER_H
+
+#include "megalodon/Model/Config.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir {
+class MLIRContext;
+} // namespace mlir
+
+namespace megalodon {
+
+struct BuildOptions {
+  int64_t batch = 1;
+  /// Positions per call of @forward and @loss; <= 0 means chunk_size.
+  int64_t seqLen = 0;
+  /// New tokens per call of @decode_step.
+  int64_t decodeLen = 1;
+  bool emitForward = true;
+  bool emitLoss = true;
+  bool emitDecode = true;
+};
+
+/// Names of the attributes the builder puts on arguments and results.
+constexpr const char *kParamAttr = "megalodon.param";
+constexpr const char *kStateAttr = "megalodon.state";
+constexpr const char *kInputAttr = "megalodon.input";
+/// Module attribute holding the config as JSON.
+constexpr const char *kConfigAttr = "megalodon.config";
+
+/// Describes one carried-state tensor of @decode_step, in argument order.
+struct StateSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  /// "i64", "f32" or "complex<f32>".
+  std::string elementType;
+};
+
+/// The decoding state of a model for a batch size, in @decode_step order:
+/// cache_len, then per layer the timestep-norm count/mean/var, the CEMA
+/// state, the key and value caches, then the head's timestep-norm state.
+std::vector<StateSpec> decodeStateSpecs(const ModelConfig &config,
+                                        int64_t batch);
+
+/// Builds and verifies the module; errors (a shape rule the options break,
+/// e.g. seqLen neither <= chunk_size nor a multiple of it) are returned.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildModelModule(mlir::MLIRContext &context, const ModelConfig &config,
+                 const BuildOptions &options);
+
+/// Loads the dialects the builder's output uses.
+void loadModelDialects(mlir::MLIRContext &context);
+
+} // namespace megalodon
+
+#endif // MEGALODON_MODEL_MODELBUILDER_H

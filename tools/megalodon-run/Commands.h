@@ -1,0 +1,37 @@
+//===- Commands.h - megalodon-run subcommands -------------------*- C++ -*-===//
+//
+// Each subcommand lives in its own file, declares its options under its own
+// llvm::cl::SubCommand, and is dispatched from megalodon-run.cpp.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEGALODON_TOOLS_MEGALODON_RUN_COMMANDS_H
+#define MEGALODON_TOOLS_MEGALODON_RUN_COMMANDS_H
+
+#include "megalodon/Model/Config.h"
+#include "megalodon/runtime/HostTensor.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Error.h"
+
+namespace megalodon::tool {
+
+extern llvm::cl::SubCommand emitCommand;
+extern llvm::cl::SubCommand initCommand;
+extern llvm::cl::SubCommand evalCommand;
+
+llvm::Error runEmit();
+llvm::Error runInit();
+llvm::Error runEval();
+
+/// An error when a required flag was not given (llvm::cl's own report of a
+/// missing option spans several lines).
+llvm::Error requireFlags(
+    std::initializer_list<std::pair<const std::string *, const char *>> flags);
+
+/// Reads a safetensors file and checks it against the config.
+llvm::Expected<rt::TensorMap> loadWeights(const ModelConfig &config,
+                                          llvm::StringRef path);
+
+} // namespace megalodon::tool
+
+#endif // MEGALODON_TOOLS_MEGALODON_RUN_COMMANDS_H

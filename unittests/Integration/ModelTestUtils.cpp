@@ -1,0 +1,96 @@
+//===- ModelTestUtils.cpp - Running built models in tests -----------------===//
+
+#include "ModelTestUtils.h"
+
+#include "megalodon/Model/Parameters.h"
+
+#include "gtest/gtest.h"
+
+namespace megalodon::testing {
+
+ModelConfig tinyConfig() {
+  ModelConfig c;
+  c.num_layers = 2;
+  c.model_dim = 64;
+  c.z_dim = 32;
+  c.value_dim = 128;
+  c.num_heads = 2;
+  c.ffn_hidden_dim = 128;
+  c.cema_ndim = 4;
+  c.chunk_size = 16;
+  c.norm_num_groups = 4;
+  c.vocab_size = 256;
+  return c;
+}
+
+namespace {
+/// A small linear congruential stream: enough for test inputs.
+struct Lcg {
+  uint64_t state;
+  double uniform() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) * (1.0 / 9007199254740992.0);
+  }
+};
+} // namespace
+
+rt::TensorMap perturbedWeights(const ModelConfig &config, uint64_t seed) {
+  rt::TensorMap weights = initializeParameters(config, seed);
+  Lcg rng{seed * 7919 + 17};
+  for (const ParamSpec &spec : parameterSpecs(config)) {
+    if (!spec.trainable || !spec.aliasOf.empty())
+      continue;
+    rt::HostTensor &t = weights[spec.name];
+    std::vector<double> values = t.toF64();
+    bool allZero = true;
+    for (double v : values)
+      allZero &= v == 0.0;
+    if (!allZero)
+      continue;
+    std::vector<float> perturbed(values.size());
+    for (float &v : perturbed)
+      v = static_cast<float>(0.2 * (rng.uniform() - 0.5));
+    t = rt::HostTensor::fromF32(spec.shape, perturbed);
+  }
+  if (config.share_emb)
+    weights["output.output.weight"] = weights["embed.weight"];
+  return weights;
+}
+
+std::vector<int64_t> randomTokens(int64_t count, int64_t vocab,
+                                  uint64_t seed) {
+  Lcg rng{seed + 1};
+  std::vector<int64_t> tokens(count);
+  for (int64_t &t : tokens)
+    t = static_cast<int64_t>(rng.uniform() * vocab) % vocab;
+  return tokens;
+}
+
+std::vector<ref::RefValue> parameterArgs(mlir::func::FuncOp func,
+                                         const rt::TensorMap &weights) {
+  std::vector<ref::RefValue> args;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto name = func.getArgAttrOfType<mlir::StringAttr>(i, kParamAttr);
+    if (!name)
+      continue;
+    const rt::HostTensor &t = weights.at(name.str());
+    args.push_back(ref::RefValue::realTensor(t.shape, t.toF64()));
+  }
+  return args;
+}
+
+mlir::func::FuncOp buildFunc(mlir::MLIRContext &context,
+                             const ModelConfig &config,
+                             const BuildOptions &options,
+                             const std::string &name,
+                             mlir::OwningOpRef<mlir::ModuleOp> &holder) {
+  auto module = buildModelModule(context, config, options);
+  if (!module) {
+    ADD_FAILURE() << llvm::toString(module.takeError());
+    return nullptr;
+  }
+  holder = std::move(*module);
+  return holder->lookupSymbol<mlir::func::FuncOp>(name);
+}
+
+} // namespace megalodon::testing
