@@ -80,6 +80,13 @@ public:
     if (args.size() != body.getNumArguments())
       return error(func, "expected " + std::to_string(body.getNumArguments()) +
                              " arguments, got " + std::to_string(args.size()));
+    // The op rules hold references to operand entries while they insert
+    // their results, and a DenseMap moves every entry when it grows: size it
+    // for all values up front so that no insertion ever rehashes.
+    size_t numValues = body.getNumArguments();
+    for (Operation &op : body)
+      numValues += op.getNumResults();
+    values.reserve(numValues);
     for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
       RefValue &v = args[i];
       if (v.shape != shapeOf(arg) || v.kind != kindOf(arg.getType()) ||

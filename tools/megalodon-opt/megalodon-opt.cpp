@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "megalodon/Conversion/Passes.h"
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,7 +20,9 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<mlir::megalodon::MegalodonDialect, mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::complex::ComplexDialect,
-                  mlir::tensor::TensorDialect>();
+                  mlir::linalg::LinalgDialect, mlir::math::MathDialect,
+                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
+  mlir::megalodon::registerMegalodonConversionPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
