@@ -11,10 +11,10 @@
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <map>
 
 using namespace mlir;
 using namespace mlir::megalodon;
@@ -71,6 +71,13 @@ RefValue::Kind kindOf(Type type) {
   return RefValue::Kind::Real;
 }
 
+/// Orders SSA values by their opaque pointers (any total order will do).
+struct ValueOrder {
+  bool operator()(Value a, Value b) const {
+    return a.getAsOpaquePointer() < b.getAsOpaquePointer();
+  }
+};
+
 /// Evaluates one function body; values are kept by SSA value.
 class Evaluator {
 public:
@@ -80,13 +87,6 @@ public:
     if (args.size() != body.getNumArguments())
       return error(func, "expected " + std::to_string(body.getNumArguments()) +
                              " arguments, got " + std::to_string(args.size()));
-    // The op rules hold references to operand entries while they insert
-    // their results, and a DenseMap moves every entry when it grows: size it
-    // for all values up front so that no insertion ever rehashes.
-    size_t numValues = body.getNumArguments();
-    for (Operation &op : body)
-      numValues += op.getNumResults();
-    values.reserve(numValues);
     for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
       RefValue &v = args[i];
       if (v.shape != shapeOf(arg) || v.kind != kindOf(arg.getType()) ||
@@ -100,12 +100,15 @@ public:
         return err;
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     for (Value v : ret.getOperands())
-      results.push_back(values.lookup(v));
+      results.push_back(values[v]);
     return llvm::Error::success();
   }
 
 private:
-  llvm::DenseMap<Value, RefValue> values;
+  /// Op rules hold references to operand entries while they insert their
+  /// results, so the map must keep its nodes in place: std::map, not a
+  /// DenseMap (which moves every entry when it grows).
+  std::map<Value, RefValue, ValueOrder> values;
 
   static bool sizeConsistent(const RefValue &v) {
     size_t n = static_cast<size_t>(v.numel());

@@ -23,6 +23,7 @@
 
 #include "megalodon/Model/Parameters.h"
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/ErrorHandling.h"
 #include "gtest/gtest.h"
 
@@ -244,9 +245,9 @@ Matrix layerNorm(const Matrix &x, const std::vector<double> *weight,
     var /= x.width;
     double inv = 1.0 / std::sqrt(var + eps);
     for (int64_t j = 0; j < x.width; ++j)
-      y.at(r, j) = (x.at(r, j) - mean) * inv *
-                       (weight ? (*weight)[j] + 1.0 : 1.0) +
-                   (bias ? (*bias)[j] : 0.0);
+      y.at(r, j) =
+          (x.at(r, j) - mean) * inv * (weight ? (*weight)[j] + 1.0 : 1.0) +
+          (bias ? (*bias)[j] : 0.0);
   }
   return y;
 }
@@ -262,8 +263,8 @@ Matrix sharedProjection(const ModelConfig &cfg, const Weights &w,
   Matrix y(z.rows, Z);
   for (int64_t r = 0; r < z.rows; ++r)
     for (int64_t j = 0; j < Z; ++j)
-      y.at(r, j) = z.at(r, j) * (gamma[row * Z + j] + 1.0) * invSqrt +
-                   beta[row * Z + j];
+      y.at(r, j) =
+          z.at(r, j) * (gamma[row * Z + j] + 1.0) * invSqrt + beta[row * Z + j];
   return y;
 }
 
@@ -322,13 +323,13 @@ struct LayerTrace {
 };
 
 /// MEGA_l(x) = x + h (section 3).
-Matrix megaBlock(const ModelConfig &cfg, const Weights &w,
-                 const std::string &p, const Matrix &x, Extent ext,
-                 LayerTrace *trace) {
+Matrix megaBlock(const ModelConfig &cfg, const Weights &w, const std::string &p,
+                 const Matrix &x, Extent ext, LayerTrace *trace) {
   Matrix xn = timestepNorm(cfg, w, p + "timenorm.", x, ext);
   Matrix c = cema(cfg, w, p + "cema.", xn, ext);
-  Matrix mx = rmsNorm(c, 1, cfg.norm_affine ? &w.get(p + "rmsnorm.weight") : nullptr,
-                      cfg.norm_eps);
+  Matrix mx =
+      rmsNorm(c, 1, cfg.norm_affine ? &w.get(p + "rmsnorm.weight") : nullptr,
+              cfg.norm_eps);
   Matrix z = linear(mx, w.get(p + "wz.weight"), &w.get(p + "wz.bias"));
   z = rmsNorm(z, cfg.num_heads, nullptr, cfg.norm_eps);
   Matrix q = sharedProjection(cfg, w, p, z, 0);
@@ -387,7 +388,8 @@ Matrix independentLogits(const ModelConfig &cfg, const Weights &w,
       trace->push_back(std::move(layer));
   }
   Matrix z = timestepNorm(cfg, w, "output.final_norm.", x, ext);
-  return linear(z, w.get(cfg.share_emb ? "embed.weight" : "output.output.weight"),
+  return linear(z,
+                w.get(cfg.share_emb ? "embed.weight" : "output.output.weight"),
                 nullptr);
 }
 
@@ -437,8 +439,8 @@ public:
     return names;
   }
 
-  std::optional<std::vector<double>>
-  forward(const std::vector<int64_t> &tokens, const rt::TensorMap &weights) {
+  std::optional<std::vector<double>> forward(const std::vector<int64_t> &tokens,
+                                             const rt::TensorMap &weights) {
     auto results = run(forwardFunc, {tokenTensor(tokens)}, weights);
     if (!results)
       return std::nullopt;
@@ -536,7 +538,8 @@ Agreement compareWithInterpreter(const ModelConfig &cfg,
     ADD_FAILURE() << "the model failed to build";
     return result;
   }
-  std::optional<std::vector<double>> logits = model.forward(batch.tokens, weights);
+  std::optional<std::vector<double>> logits =
+      model.forward(batch.tokens, weights);
   std::optional<double> loss = model.loss(batch.tokens, batch.targets, weights);
   if (!logits || !loss)
     return result;
@@ -603,8 +606,8 @@ rt::TensorMap handWeights(const ModelConfig &cfg) {
 void expectRowNear(const Matrix &m, int64_t row, std::vector<double> want,
                    const char *what) {
   for (int64_t j = 0; j < m.width; ++j)
-    EXPECT_NEAR(m.at(row, j), want[j], 1e-14) << what << " [" << row << ", "
-                                              << j << "]";
+    EXPECT_NEAR(m.at(row, j), want[j], 1e-14)
+        << what << " [" << row << ", " << j << "]";
 }
 
 TEST(IndependentModelTest, HandCheckedOneLayerModel) {
@@ -661,8 +664,10 @@ TEST(IndependentModelTest, HandCheckedOneLayerModel) {
   std::optional<std::vector<double>> got = model.forward(batch.tokens, weights);
   ASSERT_TRUE(loss && got);
   double want = meanCrossEntropy(logits, batch.targets);
+  double logitErr = maxAbsDiff(*got, logits.data);
   EXPECT_LE(relDiff(*loss, want), 1e-12) << *loss << " vs " << want;
-  EXPECT_LE(maxAbsDiff(*got, logits.data), 1e-12);
+  EXPECT_LE(logitErr, 1e-12);
+  ::testing::Test::RecordProperty("max_logit_abs_err", scientific(logitErr));
   ::testing::Test::RecordProperty("loss_rel_err",
                                   scientific(relDiff(*loss, want)));
 }
@@ -714,6 +719,9 @@ struct Variant {
   const char *name;
   void (*apply)(ModelConfig &);
 };
+
+/// Lets gtest name the variant instead of dumping its bytes.
+void PrintTo(const Variant &variant, std::ostream *os) { *os << variant.name; }
 
 const Variant kVariants[] = {
     {"Baseline", [](ModelConfig &) {}},
@@ -802,7 +810,8 @@ TEST(IndependentModelTest, LossIsMeanCrossEntropyOfForwardLogits) {
   TokenBatch batch = randomBatch(ext, cfg.vocab_size, 43);
   InterpretedModel model(cfg, ext);
   ASSERT_TRUE(model.valid());
-  std::optional<std::vector<double>> logits = model.forward(batch.tokens, weights);
+  std::optional<std::vector<double>> logits =
+      model.forward(batch.tokens, weights);
   std::optional<double> loss = model.loss(batch.tokens, batch.targets, weights);
   ASSERT_TRUE(logits && loss);
 
