@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: compile the tiny config to IR, verify
 # it, then evaluate a seeded random model on the embedded corpus (Tiny
-# Shakespeare, bytes) with the fp64 reference backend.
+# Shakespeare, bytes) with compiled CPU code, and check it against the fp64
+# reference interpreter on the same windows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -19,7 +20,9 @@ echo "== verify: megalodon-opt $out/tiny.mlir"
 echo "== init: seeded random weights"
 "$bin/megalodon-run" init --config examples/tiny.json --seed 0 -o "$out/tiny-init.safetensors"
 
-echo "== eval: reference backend on data/tinyshakespeare.txt (first 256 windows)"
-"$bin/megalodon-run" eval --config examples/tiny.json \
-  --weights "$out/tiny-init.safetensors" --tokens data/tinyshakespeare.txt \
-  --seq-len 64 --max-windows 256 --backend reference
+for backend in cpu reference; do
+  echo "== eval ($backend): data/tinyshakespeare.txt, first 256 windows of 64"
+  "$bin/megalodon-run" eval --config examples/tiny.json \
+    --weights "$out/tiny-init.safetensors" --tokens data/tinyshakespeare.txt \
+    --seq-len 64 --batch 8 --max-windows 256 --backend "$backend"
+done

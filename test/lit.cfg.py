@@ -23,3 +23,12 @@ llvm_config.use_default_substitutions()
 tool_dirs = [config.megalodon_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["megalodon-opt", "megalodon-run"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The numeric tests lower to LLVM with upstream mlir-opt and run the result
+# with mlir-runner, which loads the runtime support libraries of the LLVM
+# install (libs live next to bin/, in lib/).
+config.substitutions.append(
+    ("%mlir_lib_dir",
+     os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
+llvm_config.add_tool_substitutions(["mlir-opt", "mlir-runner"],
+                                   [config.llvm_tools_dir])

@@ -1,13 +1,13 @@
 //===- JsonReader.h - Strict JSON reader for headers ------------*- C++ -*-===//
 //
-// A small strict JSON reader for safetensors headers, private to the runtime.
-// It accepts exactly what such a header can hold (objects, arrays, strings and
-// integers, plus the JSON literals so that they fail with a schema message
-// rather than a syntax one) and rejects fractions and exponents, duplicate
-// keys, invalid UTF-8 and trailing characters. Nesting depth and array length
-// are bounded, so a hostile header cannot recurse deeply, and the memory the
-// parsed tree takes stays proportional to the header size (which the caller
-// caps).
+// A small strict JSON reader for safetensors headers and artifact manifests,
+// private to the runtime. It accepts exactly what such a document can hold
+// (objects, arrays, strings and integers, plus the JSON literals so that they
+// fail with a schema message rather than a syntax one) and rejects fractions
+// and exponents, duplicate keys, invalid UTF-8 and trailing characters. Nesting
+// depth and array length are bounded, so a hostile document cannot recurse
+// deeply, and the memory the parsed tree takes stays proportional to the
+// document size (which the caller caps).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEGALODON_RUNTIME_JSONREADER_H
@@ -26,6 +26,13 @@ namespace megalodon::rt::json {
 inline constexpr unsigned kMaxJsonDepth = 8;
 /// The longest array a header holds is a shape; no tensor has more dims.
 inline constexpr size_t kMaxJsonArrayLength = 64;
+
+/// Structural bounds; the defaults suit safetensors headers, other formats
+/// pass their own.
+struct JsonLimits {
+  unsigned maxDepth = kMaxJsonDepth;
+  size_t maxArrayLength = kMaxJsonArrayLength;
+};
 
 /// One JSON value. Objects keep their keys in `keys` and the values at the
 /// same positions in `items`.
@@ -57,11 +64,57 @@ inline const char *kindName(JsonValue::Kind kind) {
   return "?";
 }
 
+/// Checks the UTF-8 sequence starting at `cur` (first byte >= 0x80, before
+/// `end`) and returns its length, or 0 when it is malformed, overlong, a
+/// surrogate or beyond U+10FFFF. JSON text must be valid UTF-8.
+inline size_t utf8SequenceLength(const uint8_t *cur, const uint8_t *end) {
+  uint8_t lead = *cur;
+  size_t length;
+  uint32_t code, min;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2, code = lead & 0x1f, min = 0x80;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3, code = lead & 0x0f, min = 0x800;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4, code = lead & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (static_cast<size_t>(end - cur) < length)
+    return 0;
+  for (size_t i = 1; i < length; ++i) {
+    if ((cur[i] & 0xc0) != 0x80)
+      return 0;
+    code = (code << 6) | (cur[i] & 0x3f);
+  }
+  if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+    return 0;
+  return length;
+}
+
+/// True when `text` is valid UTF-8, i.e. when a JSON string holding it can be
+/// read back.
+inline bool isValidUtf8(const std::string &text) {
+  const uint8_t *cur = reinterpret_cast<const uint8_t *>(text.data());
+  const uint8_t *end = cur + text.size();
+  while (cur != end) {
+    if (*cur < 0x80) {
+      ++cur;
+      continue;
+    }
+    size_t length = utf8SequenceLength(cur, end);
+    if (!length)
+      return false;
+    cur += length;
+  }
+  return true;
+}
+
 /// Parses one JSON document from a byte range it does not own.
 class JsonReader {
 public:
-  JsonReader(const uint8_t *data, size_t size)
-      : begin(data), cur(data), end(data + size) {}
+  JsonReader(const uint8_t *data, size_t size, JsonLimits limits = {})
+      : begin(data), cur(data), end(data + size), limits(limits) {}
 
   /// Parses one value followed only by whitespace. On failure returns false
   /// and error() says what went wrong and at which byte.
@@ -126,8 +179,8 @@ private:
   }
 
   bool parseObject(JsonValue &out, unsigned depth) {
-    if (depth > kMaxJsonDepth)
-      return fail("nesting deeper than " + std::to_string(kMaxJsonDepth));
+    if (depth > limits.maxDepth)
+      return fail("nesting deeper than " + std::to_string(limits.maxDepth));
     out.kind = JsonValue::Kind::Object;
     ++cur; // '{'
     skipWhitespace();
@@ -172,8 +225,8 @@ private:
   }
 
   bool parseArray(JsonValue &out, unsigned depth) {
-    if (depth > kMaxJsonDepth)
-      return fail("nesting deeper than " + std::to_string(kMaxJsonDepth));
+    if (depth > limits.maxDepth)
+      return fail("nesting deeper than " + std::to_string(limits.maxDepth));
     out.kind = JsonValue::Kind::Array;
     ++cur; // '['
     skipWhitespace();
@@ -182,9 +235,9 @@ private:
       return true;
     }
     while (true) {
-      if (out.items.size() == kMaxJsonArrayLength)
-        return fail("array longer than " + std::to_string(kMaxJsonArrayLength) +
-                    " elements");
+      if (out.items.size() == limits.maxArrayLength)
+        return fail("array longer than " +
+                    std::to_string(limits.maxArrayLength) + " elements");
       skipWhitespace();
       out.items.emplace_back();
       if (!parseValue(out.items.back(), depth))
@@ -291,34 +344,6 @@ private:
     }
   }
 
-  /// Checks the UTF-8 sequence starting at `cur` (first byte >= 0x80) and
-  /// returns its length, or 0 when it is malformed, overlong, a surrogate or
-  /// beyond U+10FFFF. JSON text must be valid UTF-8.
-  size_t utf8SequenceLength() const {
-    uint8_t lead = *cur;
-    size_t length;
-    uint32_t code, min;
-    if (lead >= 0xc2 && lead <= 0xdf) {
-      length = 2, code = lead & 0x1f, min = 0x80;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-      length = 3, code = lead & 0x0f, min = 0x800;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-      length = 4, code = lead & 0x07, min = 0x10000;
-    } else {
-      return 0;
-    }
-    if (static_cast<size_t>(end - cur) < length)
-      return 0;
-    for (size_t i = 1; i < length; ++i) {
-      if ((cur[i] & 0xc0) != 0x80)
-        return 0;
-      code = (code << 6) | (cur[i] & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
-      return 0;
-    return length;
-  }
-
   bool parseString(std::string &out) {
     ++cur; // opening quote
     while (true) {
@@ -332,7 +357,7 @@ private:
       if (c < 0x20)
         return fail("control character in string");
       if (c >= 0x80) {
-        size_t length = utf8SequenceLength();
+        size_t length = utf8SequenceLength(cur, end);
         if (!length)
           return fail("invalid UTF-8 in string");
         out.append(reinterpret_cast<const char *>(cur), length);
@@ -382,6 +407,7 @@ private:
   const uint8_t *begin;
   const uint8_t *cur;
   const uint8_t *end;
+  JsonLimits limits;
   std::string err;
 };
 

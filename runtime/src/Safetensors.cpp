@@ -9,7 +9,9 @@
 
 #include "megalodon/runtime/Safetensors.h"
 
+#include "FileIO.h"
 #include "JsonReader.h"
+#include "JsonText.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -42,26 +44,6 @@ struct Entry {
   uint64_t begin;
   uint64_t end;
 };
-
-/// Renders a name from a hostile header for a one-line message: control
-/// characters are escaped and very long names are cut short.
-std::string displayName(const std::string &name) {
-  constexpr size_t kMaxShown = 80;
-  std::string out;
-  for (size_t i = 0; i < name.size() && i < kMaxShown; ++i) {
-    unsigned char c = name[i];
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (name.size() > kMaxShown)
-    out += "...";
-  return out;
-}
 
 std::string offsetsToString(uint64_t begin, uint64_t end) {
   return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
@@ -285,23 +267,6 @@ Status preadFully(int fd, uint64_t offset, uint8_t *dst, size_t size,
 // Writer
 //===----------------------------------------------------------------------===//
 
-void appendJsonString(std::string &out, const std::string &text) {
-  out += '"';
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-}
-
 /// Builds the 8-byte length prefix plus the header JSON, padded with spaces
 /// so that the data section starts at a multiple of 8 bytes. Tensors follow
 /// in name order, back to back, as the format allows no holes.
@@ -477,42 +442,10 @@ Status writeSafetensors(const std::string &path, const TensorMap &tensors,
   if (Status s = checkWritable(tensors, path); !s)
     return s;
   std::string prefix = buildPrefix(tensors, metadata);
-
-  // Writing beside the target and renaming means a reader sees either the old
-  // file or the complete new one, never a partial write.
-  std::string tempPath = path + ".tmp." + std::to_string(::getpid());
-  FILE *file = std::fopen(tempPath.c_str(), "wb");
-  if (!file)
-    return Status::error(path + ": cannot create temporary file '" + tempPath +
-                         "': " + std::strerror(errno));
-
-  auto failWith = [&](const char *what, int error) {
-    if (file)
-      std::fclose(file);
-    std::remove(tempPath.c_str());
-    return Status::error(path + ": " + what + ": " + std::strerror(error));
-  };
-  if (std::fwrite(prefix.data(), 1, prefix.size(), file) != prefix.size())
-    return failWith("write failed", errno);
-  for (const auto &entry : tensors) {
-    const std::vector<uint8_t> &bytes = entry.second.bytes;
-    if (!bytes.empty() &&
-        std::fwrite(bytes.data(), 1, bytes.size(), file) != bytes.size())
-      return failWith("write failed", errno);
-  }
-  if (std::fflush(file) != 0)
-    return failWith("write failed", errno);
-  // Without fsync a crash after the rename could leave an empty file under
-  // the final name.
-  if (::fsync(::fileno(file)) != 0)
-    return failWith("fsync failed", errno);
-  int closed = std::fclose(file);
-  file = nullptr;
-  if (closed != 0)
-    return failWith("close failed", errno);
-  if (std::rename(tempPath.c_str(), path.c_str()) != 0)
-    return failWith("cannot rename temporary file into place", errno);
-  return Status::success();
+  std::vector<ByteSpan> pieces = {{prefix.data(), prefix.size()}};
+  for (const auto &entry : tensors)
+    pieces.push_back({entry.second.bytes.data(), entry.second.bytes.size()});
+  return writeFileAtomically(path, pieces);
 }
 
 } // namespace megalodon::rt

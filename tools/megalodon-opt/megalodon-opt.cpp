@@ -1,28 +1,24 @@
 //===- megalodon-opt.cpp - Compile and inspect megalodon IR ---------------===//
 //
-// The MLIR optimizer driver with the megalodon dialect and passes, and only
-// the upstream dialects and passes that megalodon's pipelines use.
+// The MLIR optimizer driver with the megalodon dialect, its passes and named
+// pipelines, and only the upstream dialects and passes those pipelines use.
 //
 //===----------------------------------------------------------------------===//
 
 #include "megalodon/Conversion/Passes.h"
-#include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
+#include "megalodon/Pipelines/Pipelines.h"
+#include "megalodon/Transforms/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Complex/IR/Complex.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<mlir::megalodon::MegalodonDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::complex::ComplexDialect,
-                  mlir::linalg::LinalgDialect, mlir::math::MathDialect,
-                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
+  mlir::megalodon::registerCpuPipelineDialects(registry);
   mlir::megalodon::registerMegalodonConversionPasses();
+  mlir::megalodon::registerMegalodonTransformsPasses();
+  mlir::megalodon::registerCpuPipeline();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

@@ -8,6 +8,8 @@
 #ifndef MEGALODON_RUNTIME_HOSTTENSOR_H
 #define MEGALODON_RUNTIME_HOSTTENSOR_H
 
+#include "megalodon/runtime/AlignedAllocator.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -31,7 +33,8 @@ float bf16ToFloat(uint16_t bits);
 struct HostTensor {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  std::vector<uint8_t> bytes;
+  /// 64-byte aligned so that it can be passed to compiled code as is.
+  ByteVector bytes;
 
   int64_t numel() const;
   /// Allocates zero-filled storage for the shape.

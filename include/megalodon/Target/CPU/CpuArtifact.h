@@ -1,0 +1,45 @@
+//===- CpuArtifact.h - Native CPU artifacts ---------------------*- C++ -*-===//
+//
+// Compiles the public functions of a megalodon module through the CPU
+// pipeline into an artifact directory: a shared library produced in-process
+// by LLVM (object code, then a system linker), and manifest.json describing
+// every entry point (argument order, names, kinds, dtypes and shapes) for the
+// runtime. Artifacts are cached on disk under a key that hashes the IR, the
+// pipeline options, the compiler binary and the target.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEGALODON_TARGET_CPU_CPUARTIFACT_H
+#define MEGALODON_TARGET_CPU_CPUARTIFACT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace megalodon {
+
+struct CpuCompileOptions {
+  /// Where artifacts are cached; empty means defaultArtifactCacheDir().
+  std::string cacheDir;
+  /// Reuse a cached artifact with the same key (the key covers everything
+  /// that determines the generated code).
+  bool useCache = true;
+  /// Continue after a cache miss silently or print "compiling ..." lines.
+  bool verbose = false;
+};
+
+/// $MEGALODON_CACHE_DIR, else $XDG_CACHE_HOME/megalodon, else
+/// ~/.cache/megalodon (artifacts live in its artifacts/ subdirectory).
+std::string defaultArtifactCacheDir();
+
+/// Compiles (or finds in the cache) the artifact of `module` and returns its
+/// directory. `module` is not modified.
+llvm::Expected<std::string> compileCpuArtifact(mlir::ModuleOp module,
+                                               const CpuCompileOptions &options);
+
+/// The target the artifact is built for: triple, CPU name and features.
+std::string hostTargetDescription();
+
+} // namespace megalodon
+
+#endif // MEGALODON_TARGET_CPU_CPUARTIFACT_H

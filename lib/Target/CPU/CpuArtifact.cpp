@@ -1,0 +1,170 @@
+//===- CpuArtifact.cpp - Native CPU artifacts, cached ---------------------===//
+
+#include "megalodon/Target/CPU/CpuArtifact.h"
+
+#include "EntryPoints.h"
+#include "ObjectEmitter.h"
+
+#include "megalodon/Model/ModelBuilder.h"
+#include "megalodon/Pipelines/Pipelines.h"
+#include "megalodon/runtime/Manifest.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace megalodon {
+
+namespace {
+/// The pipeline options every artifact is built with; part of the key.
+const char *kPipelineDescription = "megalodon-cpu-pipeline{fuse-elementwise=1}";
+
+/// Identifies the compiler: a hash of the running executable, which links
+/// every pass, so that a rebuilt compiler never reuses stale artifacts.
+std::string compilerIdentity() {
+  static std::string identity = [] {
+    static int anchor;
+    std::string exe = llvm::sys::fs::getMainExecutable(nullptr, &anchor);
+    auto buffer = llvm::MemoryBuffer::getFile(exe);
+    if (!buffer)
+      return std::string("unknown-compiler");
+    return llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef(
+        (*buffer)->getBuffer())));
+  }();
+  return identity;
+}
+
+std::string artifactKey(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module->print(os, OpPrintingFlags().enableDebugInfo(false));
+  // Named locals: the strings must outlive the loop over their views.
+  std::string compiler = compilerIdentity();
+  std::string target = ::megalodon::hostTargetDescription();
+  llvm::SHA256 hash;
+  for (llvm::StringRef part : {llvm::StringRef(text),
+                               llvm::StringRef(kPipelineDescription),
+                               llvm::StringRef(compiler),
+                               llvm::StringRef(target)}) {
+    hash.update(part);
+    hash.update(llvm::ArrayRef<uint8_t>{0});
+  }
+  return llvm::toHex(hash.final()).substr(0, 32);
+}
+
+bool isCachedArtifact(const std::string &dir, const std::string &key) {
+  rt::Manifest manifest;
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, rt::kManifestFileName);
+  return llvm::sys::fs::exists(path) &&
+         rt::readManifest(path.str().str(), manifest).ok() &&
+         manifest.key == key;
+}
+
+llvm::Error lowerAndEmit(ModuleOp module,
+                         const std::vector<rt::EntryPoint> &entries,
+                         llvm::StringRef library) {
+  OwningOpRef<ModuleOp> clone(module.clone());
+  ::megalodon::requestCInterfaces(*clone);
+  PassManager pm(module.getContext());
+  mlir::megalodon::CpuPipelineOptions options;
+  mlir::megalodon::buildCpuPipeline(pm, options);
+  if (failed(pm.run(*clone)))
+    return llvm::createStringError(
+        "the CPU pipeline failed (see the diagnostics above)");
+  if (llvm::Error err = ::megalodon::addPackedEntryPoints(*clone, entries))
+    return err;
+  return ::megalodon::emitSharedLibrary(*clone, library);
+}
+} // namespace
+
+std::string hostTargetDescription() {
+  HostTarget host = detectHostTarget();
+  return host.triple + ";" + host.cpu + ";" + host.features;
+}
+
+std::string defaultArtifactCacheDir() {
+  if (auto dir = llvm::sys::Process::GetEnv("MEGALODON_CACHE_DIR"))
+    return *dir;
+  llvm::SmallString<256> path;
+  if (auto xdg = llvm::sys::Process::GetEnv("XDG_CACHE_HOME"))
+    path = *xdg;
+  else if (!llvm::sys::path::home_directory(path))
+    path = llvm::sys::path::get_separator() == "/" ? "/tmp" : ".";
+  else
+    llvm::sys::path::append(path, ".cache");
+  llvm::sys::path::append(path, "megalodon");
+  return path.str().str();
+}
+
+llvm::Expected<std::string>
+compileCpuArtifact(ModuleOp module,
+                              const CpuCompileOptions &options) {
+  DialectRegistry registry;
+  mlir::megalodon::registerCpuPipelineDialects(registry);
+  module.getContext()->appendDialectRegistry(registry);
+
+  auto entries = describeEntryPoints(module);
+  if (!entries)
+    return entries.takeError();
+  std::string key = artifactKey(module);
+  llvm::SmallString<256> dir(options.cacheDir.empty() ? defaultArtifactCacheDir()
+                                                      : options.cacheDir);
+  llvm::sys::path::append(dir, "artifacts", key);
+  std::string finalDir = dir.str().str();
+  if (options.useCache && isCachedArtifact(finalDir, key))
+    return finalDir;
+
+  if (options.verbose)
+    llvm::errs() << "compiling artifact " << key << "\n";
+  // Build into a private directory, then publish it with one rename so that
+  // readers (and concurrent compilers) never see a partial artifact.
+  std::string staging =
+      finalDir + ".tmp." + std::to_string(llvm::sys::Process::getProcessId());
+  llvm::sys::fs::remove_directories(staging);
+  if (std::error_code ec = llvm::sys::fs::create_directories(staging))
+    return llvm::createStringError("cannot create " + staging + ": " +
+                                   ec.message());
+  auto fail = [&](llvm::Error err) -> llvm::Error {
+    llvm::sys::fs::remove_directories(staging);
+    return err;
+  };
+
+  llvm::SmallString<256> library(staging);
+  llvm::sys::path::append(library, "model.so");
+  if (llvm::Error err = lowerAndEmit(module, *entries, library))
+    return fail(std::move(err));
+
+  rt::Manifest manifest;
+  manifest.library = "model.so";
+  manifest.key = key;
+  if (auto config = module->getAttrOfType<StringAttr>(kConfigAttr))
+    manifest.configJson = config.str();
+  manifest.entryPoints = std::move(*entries);
+  llvm::SmallString<256> manifestPath(staging);
+  llvm::sys::path::append(manifestPath, rt::kManifestFileName);
+  rt::Status status = rt::writeManifest(manifestPath.str().str(), manifest);
+  if (!status.ok())
+    return fail(llvm::createStringError(status.message()));
+
+  llvm::sys::fs::remove_directories(finalDir);
+  if (std::error_code ec = llvm::sys::fs::rename(staging, finalDir)) {
+    // Another process may have published the same key meanwhile.
+    llvm::sys::fs::remove_directories(staging);
+    if (isCachedArtifact(finalDir, key))
+      return finalDir;
+    return llvm::createStringError("cannot publish " + finalDir + ": " +
+                                   ec.message());
+  }
+  return finalDir;
+}
+
+} // namespace megalodon

@@ -1,0 +1,140 @@
+//===- CompiledModelTest.cpp - Compiled CPU code vs the fp64 reference ----===//
+//
+// Every number a user gets comes from compiled code, so compiled @forward and
+// @loss are checked against the reference interpreter on the tiny and small
+// configurations, for L < C, L = C and L = 4C, batch 1 and 2:
+// loss relative error <= 1e-5, logits max absolute error <= 5e-4.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ModelTestUtils.h"
+
+#include "megalodon/Driver/CompiledFunction.h"
+#include "megalodon/Model/Config.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+
+using namespace megalodon;
+using namespace megalodon::testing;
+using ref::RefValue;
+
+namespace {
+
+struct Case {
+  const char *config;
+  int64_t batch;
+  /// Sequence length as a multiple of the chunk size: 0.5, 1 or 4.
+  double chunks;
+};
+
+std::string caseName(const ::testing::TestParamInfo<Case> &info) {
+  std::string chunks = info.param.chunks == 0.5 ? "HalfChunk"
+                       : info.param.chunks == 1 ? "OneChunk"
+                                                : "FourChunks";
+  return std::string(info.param.config) + "_B" +
+         std::to_string(info.param.batch) + "_" + chunks;
+}
+
+ModelConfig loadExample(const std::string &name) {
+  std::string path = std::string(MEGALODON_EXAMPLES_DIR) + "/" + name + ".json";
+  llvm::Expected<ModelConfig> cfg = loadModelConfig(path);
+  if (!cfg) {
+    ADD_FAILURE() << llvm::toString(cfg.takeError());
+    return ModelConfig();
+  }
+  return *cfg;
+}
+
+rt::HostTensor tokenTensor(const std::vector<int64_t> &tokens, int64_t B,
+                           int64_t L) {
+  rt::HostTensor t = rt::HostTensor::zeros(rt::DType::I32, {B, L});
+  auto *out = reinterpret_cast<int32_t *>(t.bytes.data());
+  for (int64_t i = 0; i < B * L; ++i)
+    out[i] = static_cast<int32_t>(tokens[i]);
+  return t;
+}
+
+class CompiledModelTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CompiledModelTest, MatchesReference) {
+  const Case &c = GetParam();
+  ModelConfig config = loadExample(c.config);
+  int64_t B = c.batch;
+  int64_t L = static_cast<int64_t>(c.chunks * config.chunk_size);
+  int64_t V = config.vocab_size;
+  rt::TensorMap weights = perturbedWeights(config, 5);
+  std::vector<int64_t> tokens = randomTokens(B * L, V, 21);
+  std::vector<int64_t> targets = randomTokens(B * L, V, 22);
+
+  mlir::MLIRContext context;
+  loadModelDialects(context);
+  BuildOptions options;
+  options.batch = B;
+  options.seqLen = L;
+  options.emitDecode = false;
+  auto module = buildModelModule(context, config, options);
+  ASSERT_TRUE(static_cast<bool>(module)) << llvm::toString(module.takeError());
+
+  // Reference, fp64.
+  auto forward = (**module).lookupSymbol<mlir::func::FuncOp>("forward");
+  auto loss = (**module).lookupSymbol<mlir::func::FuncOp>("loss");
+  std::vector<RefValue> forwardArgs = {RefValue::integerTensor({B, L}, tokens)};
+  for (RefValue &p : parameterArgs(forward, weights))
+    forwardArgs.push_back(std::move(p));
+  auto refLogits = ref::interpret(forward, std::move(forwardArgs));
+  ASSERT_TRUE(static_cast<bool>(refLogits))
+      << llvm::toString(refLogits.takeError());
+  std::vector<RefValue> lossArgs = {RefValue::integerTensor({B, L}, tokens),
+                                    RefValue::integerTensor({B, L}, targets)};
+  for (RefValue &p : parameterArgs(loss, weights))
+    lossArgs.push_back(std::move(p));
+  auto refLoss = ref::interpret(loss, std::move(lossArgs));
+  ASSERT_TRUE(static_cast<bool>(refLoss)) << llvm::toString(refLoss.takeError());
+
+  // Compiled, fp32.
+  CpuCompileOptions compile;
+  compile.cacheDir = ::testing::TempDir() + "megalodon-artifacts";
+  auto compiledForward =
+      CompiledFunction::create(**module, "forward", weights, compile);
+  ASSERT_TRUE(static_cast<bool>(compiledForward))
+      << llvm::toString(compiledForward.takeError());
+  auto compiledLoss = CompiledFunction::create(**module, "loss", weights, compile);
+  ASSERT_TRUE(static_cast<bool>(compiledLoss))
+      << llvm::toString(compiledLoss.takeError());
+  rt::HostTensor tokenArg = tokenTensor(tokens, B, L);
+  rt::HostTensor targetArg = tokenTensor(targets, B, L);
+  auto logits = (*compiledForward)->call({&tokenArg});
+  ASSERT_TRUE(static_cast<bool>(logits)) << llvm::toString(logits.takeError());
+  auto lossValue = (*compiledLoss)->call({&tokenArg, &targetArg});
+  ASSERT_TRUE(static_cast<bool>(lossValue))
+      << llvm::toString(lossValue.takeError());
+
+  const std::vector<double> &want = (*refLogits)[0].real;
+  const float *got = (*logits)[0].f32();
+  ASSERT_EQ(static_cast<int64_t>(want.size()), B * L * V);
+  double maxErr = 0;
+  for (size_t i = 0; i < want.size(); ++i)
+    maxErr = std::max(maxErr, std::abs(static_cast<double>(got[i]) - want[i]));
+  double refL = (*refLoss)[0].real[0];
+  double relErr =
+      std::abs(static_cast<double>((*lossValue)[0].f32()[0]) - refL) /
+      std::abs(refL);
+  RecordProperty("logits_max_abs_error", std::to_string(maxErr));
+  RecordProperty("loss_relative_error", std::to_string(relErr));
+  EXPECT_LE(maxErr, 5e-4);
+  EXPECT_LE(relErr, 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Configs, CompiledModelTest,
+    ::testing::Values(Case{"tiny", 1, 0.5}, Case{"tiny", 2, 0.5},
+                      Case{"tiny", 1, 1}, Case{"tiny", 2, 1},
+                      Case{"tiny", 1, 4}, Case{"tiny", 2, 4},
+                      Case{"small", 1, 0.5}, Case{"small", 2, 0.5},
+                      Case{"small", 1, 1}, Case{"small", 2, 1},
+                      Case{"small", 1, 4}, Case{"small", 2, 4}),
+    caseName);
+
+} // namespace
