@@ -18,10 +18,12 @@ namespace megalodon::tool {
 extern llvm::cl::SubCommand emitCommand;
 extern llvm::cl::SubCommand initCommand;
 extern llvm::cl::SubCommand evalCommand;
+extern llvm::cl::SubCommand benchCommand;
 
 llvm::Error runEmit();
 llvm::Error runInit();
 llvm::Error runEval();
+llvm::Error runBench();
 
 /// An error when a required flag was not given (llvm::cl's own report of a
 /// missing option spans several lines).

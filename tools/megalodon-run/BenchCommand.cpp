@@ -1,0 +1,173 @@
+//===- BenchCommand.cpp - megalodon-run bench -----------------------------===//
+//
+// Times the compiled @forward of a model at several sequence lengths and
+// reports tokens/s, GFLOP/s (FLOP model in megalodon/Model/Flops.h) and the
+// fraction of the machine's single-precision GEMM rate, measured in the same
+// run with OpenBLAS's cblas_sgemm when the library is installed. A benchmark,
+// not a test: numbers vary with machine load.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "megalodon/Driver/CompiledFunction.h"
+#include "megalodon/Model/Flops.h"
+#include "megalodon/Model/ModelBuilder.h"
+#include "megalodon/Model/Parameters.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <random>
+
+using namespace megalodon;
+namespace cl = llvm::cl;
+
+cl::SubCommand tool::benchCommand(
+    "bench", "Time compiled forward passes and compare with the GEMM rate");
+
+static cl::opt<std::string> config("config", cl::desc("Model config (JSON)"),
+                                   cl::value_desc("file"),
+                                   cl::sub(tool::benchCommand));
+static cl::opt<std::string>
+    weightsPath("weights",
+                cl::desc("Weights (default: seeded initialization)"),
+                cl::value_desc("file"), cl::sub(tool::benchCommand));
+static cl::list<int64_t> seqLens("seq-len", cl::desc("Sequence lengths"),
+                                 cl::CommaSeparated,
+                                 cl::sub(tool::benchCommand));
+static cl::opt<int64_t> batch("batch", cl::desc("Batch size"), cl::init(1),
+                              cl::sub(tool::benchCommand));
+static cl::opt<int> iterations("iters", cl::desc("Timed calls per length"),
+                               cl::init(5), cl::sub(tool::benchCommand));
+static cl::opt<int>
+    threads("threads",
+            cl::desc("Threads for compiled code and the GEMM reference "
+                     "(sets OMP_NUM_THREADS; 0 = leave as is)"),
+            cl::init(0), cl::sub(tool::benchCommand));
+static cl::opt<std::string> cacheDir("cache-dir",
+                                     cl::desc("Artifact cache directory"),
+                                     cl::sub(tool::benchCommand));
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// GFLOP/s of OpenBLAS sgemm on an LLM-shaped product (2048x512 times
+/// 512x512), or 0 when OpenBLAS is not installed.
+double measureGemmRate(int numThreads) {
+  void *lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return 0;
+  using Sgemm = void (*)(int, int, int, int, int, int, float, const float *,
+                         int, const float *, int, float, float *, int);
+  auto sgemm = reinterpret_cast<Sgemm>(dlsym(lib, "cblas_sgemm"));
+  auto setThreads =
+      reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
+  if (!sgemm)
+    return 0;
+  if (setThreads && numThreads > 0)
+    setThreads(numThreads);
+  const int M = 2048, N = 512, K = 512;
+  std::vector<float> a(M * K, 0.5f), b(K * N, 0.25f), c(M * N);
+  constexpr int kRowMajor = 101, kNoTrans = 111;
+  std::vector<double> rates;
+  for (int i = 0; i < 7; ++i) {
+    auto t0 = Clock::now();
+    sgemm(kRowMajor, kNoTrans, kNoTrans, M, N, K, 1.0f, a.data(), K, b.data(),
+          N, 0.0f, c.data(), N);
+    rates.push_back(2.0 * M * N * K / seconds(t0, Clock::now()) * 1e-9);
+  }
+  return median(rates);
+}
+} // namespace
+
+llvm::Error tool::runBench() {
+  if (llvm::Error err = requireFlags({{&config.getValue(), "config"}}))
+    return err;
+  if (threads > 0)
+    setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+  llvm::Expected<ModelConfig> cfg = loadModelConfig(config);
+  if (!cfg)
+    return cfg.takeError();
+  rt::TensorMap weights;
+  if (weightsPath.empty()) {
+    weights = initializeParameters(*cfg, 0);
+  } else {
+    llvm::Expected<rt::TensorMap> loaded = loadWeights(*cfg, weightsPath);
+    if (!loaded)
+      return loaded.takeError();
+    weights = std::move(*loaded);
+  }
+  std::vector<int64_t> lengths(seqLens.begin(), seqLens.end());
+  if (lengths.empty())
+    lengths = {cfg->chunk_size};
+
+  double gemm = measureGemmRate(threads);
+  llvm::outs() << "config " << config << ", batch " << batch << ", threads "
+               << (threads > 0 ? std::to_string(threads) : "default") << "\n";
+  if (gemm > 0)
+    llvm::outs() << llvm::format("OpenBLAS sgemm 2048x512x512: %.1f GFLOP/s\n",
+                                 gemm);
+  else
+    llvm::outs() << "OpenBLAS not found: GEMM fraction not reported\n";
+  llvm::outs() << "     L   compile_s   ms/call   us/token    tokens/s  "
+                  "GFLOP/s  of_GEMM\n";
+
+  CpuCompileOptions options;
+  options.cacheDir = cacheDir;
+  std::mt19937 rng(0);
+  for (int64_t L : lengths) {
+    mlir::MLIRContext context;
+    BuildOptions build;
+    build.batch = batch;
+    build.seqLen = L;
+    build.emitLoss = build.emitDecode = false;
+    auto module = buildModelModule(context, *cfg, build);
+    if (!module)
+      return module.takeError();
+    auto t0 = Clock::now();
+    auto fn = CompiledFunction::create(**module, "forward", weights, options);
+    if (!fn)
+      return fn.takeError();
+    double compile = seconds(t0, Clock::now());
+    rt::HostTensor tokens = rt::HostTensor::zeros(rt::DType::I32, {batch, L});
+    auto *ids = reinterpret_cast<int32_t *>(tokens.bytes.data());
+    for (int64_t i = 0; i < batch * L; ++i)
+      ids[i] = static_cast<int32_t>(rng() % cfg->vocab_size);
+    std::vector<double> times;
+    for (int i = 0; i <= iterations; ++i) {
+      auto start = Clock::now();
+      auto results = (*fn)->call({&tokens});
+      if (!results)
+        return results.takeError();
+      if (i > 0) // the first call warms caches and pages
+        times.push_back(seconds(start, Clock::now()));
+    }
+    double t = median(times);
+    double flops = forwardFlops(*cfg, batch, L).total();
+    double tokensPerCall = static_cast<double>(batch * L);
+    double gflops = flops / t * 1e-9;
+    llvm::outs() << llvm::format(
+        "%6lld  %10.2f  %8.2f  %9.2f  %10.0f  %7.2f", static_cast<long long>(L),
+        compile, t * 1e3, t * 1e6 / tokensPerCall, tokensPerCall / t, gflops);
+    if (gemm > 0)
+      llvm::outs() << llvm::format("  %6.1f%%\n", 100 * gflops / gemm);
+    else
+      llvm::outs() << "        -\n";
+  }
+  return llvm::Error::success();
+}
