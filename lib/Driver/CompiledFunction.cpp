@@ -61,6 +61,15 @@ CompiledFunction::create(mlir::ModuleOp module, llvm::StringRef name,
 
 llvm::Expected<std::vector<rt::HostTensor>>
 CompiledFunction::call(const std::vector<const rt::HostTensor *> &inputs) const {
+  std::vector<rt::HostTensor> results = allocateResults();
+  if (llvm::Error err = callInto(inputs, results))
+    return std::move(err);
+  return results;
+}
+
+llvm::Error
+CompiledFunction::callInto(const std::vector<const rt::HostTensor *> &inputs,
+                           std::vector<rt::HostTensor> &results) const {
   const std::vector<rt::TensorSpec> &specs = entryPoint->arguments;
   std::vector<const rt::HostTensor *> args(specs.size(), nullptr);
   for (const auto &[index, tensor] : parameters)
@@ -80,11 +89,10 @@ CompiledFunction::call(const std::vector<const rt::HostTensor *> &inputs) const 
     return llvm::createStringError(
         "@" + entryPoint->name + " takes " + std::to_string(next) +
         " non-parameter arguments, got " + std::to_string(inputs.size()));
-  std::vector<rt::HostTensor> results = rt::allocateResults(*entryPoint);
   rt::Status status = artifact->call(*entryPoint, args, results);
   if (!status.ok())
     return llvm::createStringError(status.message());
-  return results;
+  return llvm::Error::success();
 }
 
 } // namespace megalodon

@@ -25,8 +25,8 @@ namespace {
 /// looked up by state_dict name; decoding state is threaded through `State`.
 class ModelEmitter {
 public:
-  ModelEmitter(OpBuilder &b, Location loc, const ModelConfig &cfg,
-               Type elem, int64_t batch, int64_t len)
+  ModelEmitter(OpBuilder &b, Location loc, const ModelConfig &cfg, Type elem,
+               int64_t batch, int64_t len)
       : b(b), loc(loc), cfg(cfg), elem(elem), B(batch), L(len) {}
 
   /// Values of the parameters, by name.
@@ -66,8 +66,8 @@ public:
     headOut = tsn.second;
     std::string outName =
         cfg.share_emb ? "embed.weight" : "output.output.weight";
-    return LinearOp::create(b, loc, tensor({B, L, cfg.outputSize()}),
-                            tsn.first, param(outName), Value());
+    return LinearOp::create(b, loc, tensor({B, L, cfg.outputSize()}), tsn.first,
+                            param(outName), Value());
   }
 
 private:
@@ -93,10 +93,10 @@ private:
     SmallVector<Type> types = {x.getType(), RankedTensorType::get({B}, i64),
                                RankedTensorType::get({B, G}, f32),
                                RankedTensorType::get({B, G}, f32)};
-    auto op = TimestepNormOp::create(
-        b, loc, types, x, param(prefix + "weight"), param(prefix + "bias"),
-        in.count, in.mean, in.var, b.getI64IntegerAttr(G),
-        b.getF64FloatAttr(cfg.norm_eps));
+    auto op = TimestepNormOp::create(b, loc, types, x, param(prefix + "weight"),
+                                     param(prefix + "bias"), in.count, in.mean,
+                                     in.var, b.getI64IntegerAttr(G),
+                                     b.getF64FloatAttr(cfg.norm_eps));
     return {op.getY(),
             TsnState{op.getCountOut(), op.getMeanOut(), op.getVarOut()}};
   }
@@ -106,8 +106,7 @@ private:
     auto xType = cast<RankedTensorType>(x.getType());
     SmallVector<int64_t> shape(xType.getShape().drop_back());
     shape.push_back(outDim);
-    return LinearOp::create(b, loc, tensor(shape), x,
-                            param(prefix + "weight"),
+    return LinearOp::create(b, loc, tensor(shape), x, param(prefix + "weight"),
                             bias ? param(prefix + "bias") : Value());
   }
 
@@ -126,9 +125,9 @@ private:
 
     auto cema = CemaOp::create(
         b, loc,
-        TypeRange{x.getType(),
-                  RankedTensorType::get({B, D, N},
-                                        ComplexType::get(b.getF32Type()))},
+        TypeRange{
+            x.getType(),
+            RankedTensorType::get({B, D, N}, ComplexType::get(b.getF32Type()))},
         xn, param(m + "cema.alpha"), param(m + "cema.delta"),
         param(m + "cema.theta"), param(m + "cema.gamma"),
         param(m + "cema.omega"), in.hx);
@@ -148,17 +147,15 @@ private:
     Value r = silu(linear(mx, m + "wr.", E));
 
     auto rotary = [&](Value t) -> Value {
-      return RotaryOp::create(b, loc, t.getType(), t, cacheLen,
-                              b.getI64IntegerAttr(H),
-                              b.getF64FloatAttr(cfg.rope_base),
-                              b.getI64IntegerAttr(C));
+      return RotaryOp::create(
+          b, loc, t.getType(), t, cacheLen, b.getI64IntegerAttr(H),
+          b.getF64FloatAttr(cfg.rope_base), b.getI64IntegerAttr(C));
     };
     Value q = rotary(qk.getQ()), k = rotary(qk.getK());
-    Value a = ChunkAttentionOp::create(b, loc, v.getType(), q, k, v,
-                                       in.kCache, in.vCache,
-                                       in.kCache ? cacheLen : Value(),
-                                       b.getI64IntegerAttr(H),
-                                       b.getI64IntegerAttr(C));
+    Value a = ChunkAttentionOp::create(
+        b, loc, v.getType(), q, k, v, in.kCache, in.vCache,
+        in.kCache ? cacheLen : Value(), b.getI64IntegerAttr(H),
+        b.getI64IntegerAttr(C));
     if (in.kCache) {
       auto update = KVCacheUpdateOp::create(
           b, loc,
@@ -175,9 +172,9 @@ private:
     Value y = AddOp::create(b, loc, x, h);
 
     std::string f = p + "nffn.";
-    Value t = LayerNormOp::create(b, loc, y.getType(), y,
-                                  param(f + "norm.weight"),
-                                  param(f + "norm.bias"), eps);
+    Value t =
+        LayerNormOp::create(b, loc, y.getType(), y, param(f + "norm.weight"),
+                            param(f + "norm.bias"), eps);
     int64_t F = cfg.ffn_hidden_dim;
     Value u = linear(t, f + "fc1.", F, /*bias=*/false);
     if (cfg.swiglu)
@@ -193,8 +190,8 @@ private:
 };
 
 /// Adds the trainable parameters as trailing arguments of `func`, named.
-void addParameterArguments(func::FuncOp func, const ModelConfig &cfg,
-                           Type elem, ModelEmitter &emitter) {
+void addParameterArguments(func::FuncOp func, const ModelConfig &cfg, Type elem,
+                           ModelEmitter &emitter) {
   OpBuilder b(func.getContext());
   Block &body = func.getBody().front();
   for (const ::megalodon::ParamSpec &spec : ::megalodon::parameterSpecs(cfg)) {
@@ -202,11 +199,11 @@ void addParameterArguments(func::FuncOp func, const ModelConfig &cfg,
       continue;
     auto type = RankedTensorType::get(spec.shape, elem);
     unsigned index = func.getNumArguments();
-    if (failed(func.insertArgument(index, type,
-                                   b.getDictionaryAttr(b.getNamedAttr(
-                                       ::megalodon::kParamAttr,
-                                       b.getStringAttr(spec.name))),
-                                   func.getLoc())))
+    if (failed(func.insertArgument(
+            index, type,
+            b.getDictionaryAttr(b.getNamedAttr(::megalodon::kParamAttr,
+                                               b.getStringAttr(spec.name))),
+            func.getLoc())))
       continue;
     emitter.params[spec.name] = body.getArgument(index);
   }
@@ -240,6 +237,58 @@ void finishFunc(OpBuilder &b, func::FuncOp func, ArrayRef<Value> results,
 
 } // namespace
 
+namespace {
+/// Emits a function that continues a stream: `len` new tokens plus the
+/// carried state (decodeStateSpecs order) in, logits plus the new state out.
+/// @decode_step and @prefill differ only in `len`.
+void emitStreamingFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
+                       Type elem, int64_t B, int64_t len, StringRef name) {
+  std::vector<::megalodon::StateSpec> states =
+      ::megalodon::decodeStateSpecs(cfg, B);
+  SmallVector<Type> inputs = {RankedTensorType::get({B, len}, b.getI32Type())};
+  SmallVector<DictionaryAttr> attrs = {
+      named(b, ::megalodon::kInputAttr, "tokens")};
+  for (const ::megalodon::StateSpec &s : states) {
+    Type et = s.elementType == "i64"   ? Type(b.getI64Type())
+              : s.elementType == "f32" ? Type(b.getF32Type())
+                                       : Type(ComplexType::get(b.getF32Type()));
+    inputs.push_back(RankedTensorType::get(s.shape, et));
+    attrs.push_back(named(b, ::megalodon::kStateAttr, s.name));
+  }
+  func::FuncOp f = createFunc(b, module, name, inputs, attrs);
+  ModelEmitter emitter(b, module.getLoc(), cfg, elem, B, len);
+  unsigned arg = 1;
+  emitter.cacheLen = f.getArgument(arg++);
+  for (int64_t l = 0; l < cfg.num_layers; ++l) {
+    ModelEmitter::LayerState s;
+    s.tsn = {f.getArgument(arg), f.getArgument(arg + 1),
+             f.getArgument(arg + 2)};
+    s.hx = f.getArgument(arg + 3);
+    s.kCache = f.getArgument(arg + 4);
+    s.vCache = f.getArgument(arg + 5);
+    arg += 6;
+    emitter.layerIn.push_back(s);
+  }
+  emitter.headIn = {f.getArgument(arg), f.getArgument(arg + 1),
+                    f.getArgument(arg + 2)};
+  addParameterArguments(f, cfg, elem, emitter);
+  Value logits = emitter.logits(f.getArgument(0));
+
+  SmallVector<Value> results = {logits, emitter.cacheLenOut};
+  for (const ModelEmitter::LayerState &s : emitter.layerOut)
+    results.append(
+        {s.tsn.count, s.tsn.mean, s.tsn.var, s.hx, s.kCache, s.vCache});
+  results.append(
+      {emitter.headOut.count, emitter.headOut.mean, emitter.headOut.var});
+  SmallVector<DictionaryAttr> resultAttrs = {
+      named(b, ::megalodon::kInputAttr, "logits")};
+  for (const ::megalodon::StateSpec &s : states)
+    resultAttrs.push_back(named(b, ::megalodon::kStateAttr, s.name));
+  finishFunc(b, f, results, resultAttrs);
+}
+
+} // namespace
+
 namespace megalodon {
 
 std::vector<StateSpec> decodeStateSpecs(const ModelConfig &cfg, int64_t B) {
@@ -253,8 +302,8 @@ std::vector<StateSpec> decodeStateSpecs(const ModelConfig &cfg, int64_t B) {
   for (int64_t l = 0; l < cfg.num_layers; ++l) {
     std::string p = "layers." + std::to_string(l) + ".";
     tsn(p + "timenorm.");
-    specs.push_back({p + "cema.hx", {B, cfg.model_dim, cfg.cema_ndim},
-                     "complex<f32>"});
+    specs.push_back(
+        {p + "cema.hx", {B, cfg.model_dim, cfg.cema_ndim}, "complex<f32>"});
     specs.push_back({p + "attn.k_cache", {B, C, cfg.z_dim}, "f32"});
     specs.push_back({p + "attn.v_cache", {B, C, cfg.value_dim}, "f32"});
   }
@@ -274,6 +323,7 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
   int64_t B = options.batch;
   int64_t L = options.seqLen > 0 ? options.seqLen : cfg.chunk_size;
   int64_t Ld = options.decodeLen, C = cfg.chunk_size;
+  int64_t Lp = options.prefillLen > 0 ? options.prefillLen : C;
   if (B <= 0)
     return llvm::createStringError("batch must be positive, got %lld",
                                    static_cast<long long>(B));
@@ -282,11 +332,14 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
         "sequence length %lld is neither <= chunk_size %lld nor a multiple "
         "of it",
         static_cast<long long>(L), static_cast<long long>(C));
-  if (options.emitDecode && !(Ld > 0 && (Ld <= C || Ld % C == 0)))
-    return llvm::createStringError(
-        "decode length %lld is neither in [1, chunk_size %lld] nor a "
-        "multiple of it",
-        static_cast<long long>(Ld), static_cast<long long>(C));
+  for (auto [emit, len, what] :
+       {std::tuple(options.emitDecode, Ld, "decode"),
+        std::tuple(options.emitPrefill, Lp, "prefill")})
+    if (emit && !(len > 0 && (len <= C || len % C == 0)))
+      return llvm::createStringError(
+          "%s length %lld is neither in [1, chunk_size %lld] nor a multiple "
+          "of it",
+          what, static_cast<long long>(len), static_cast<long long>(C));
 
   loadModelDialects(context);
   OpBuilder b(&context);
@@ -317,10 +370,9 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
   }
 
   if (options.emitLoss) {
-    func::FuncOp f =
-        createFunc(b, *module, "loss", {tokensType(L), tokensType(L)},
-                   {named(b, kInputAttr, "tokens"),
-                    named(b, kInputAttr, "targets")});
+    func::FuncOp f = createFunc(
+        b, *module, "loss", {tokensType(L), tokensType(L)},
+        {named(b, kInputAttr, "tokens"), named(b, kInputAttr, "targets")});
     ModelEmitter emitter(b, loc, cfg, elem, B, L);
     addParameterArguments(f, cfg, elem, emitter);
     Value logits = emitter.logits(f.getArgument(0));
@@ -330,48 +382,10 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
     finishFunc(b, f, {loss}, {named(b, kInputAttr, "loss")});
   }
 
-  if (options.emitDecode) {
-    std::vector<StateSpec> states = decodeStateSpecs(cfg, B);
-    SmallVector<Type> inputs = {tokensType(Ld)};
-    SmallVector<DictionaryAttr> attrs = {named(b, kInputAttr, "tokens")};
-    for (const StateSpec &s : states) {
-      Type et = s.elementType == "i64"   ? Type(b.getI64Type())
-                : s.elementType == "f32" ? Type(b.getF32Type())
-                                         : Type(ComplexType::get(b.getF32Type()));
-      inputs.push_back(RankedTensorType::get(s.shape, et));
-      attrs.push_back(named(b, kStateAttr, s.name));
-    }
-    func::FuncOp f = createFunc(b, *module, "decode_step", inputs, attrs);
-    ModelEmitter emitter(b, loc, cfg, elem, B, Ld);
-    unsigned arg = 1;
-    emitter.cacheLen = f.getArgument(arg++);
-    for (int64_t l = 0; l < cfg.num_layers; ++l) {
-      ModelEmitter::LayerState s;
-      s.tsn = {f.getArgument(arg), f.getArgument(arg + 1),
-               f.getArgument(arg + 2)};
-      s.hx = f.getArgument(arg + 3);
-      s.kCache = f.getArgument(arg + 4);
-      s.vCache = f.getArgument(arg + 5);
-      arg += 6;
-      emitter.layerIn.push_back(s);
-    }
-    emitter.headIn = {f.getArgument(arg), f.getArgument(arg + 1),
-                      f.getArgument(arg + 2)};
-    addParameterArguments(f, cfg, elem, emitter);
-    Value logits = emitter.logits(f.getArgument(0));
-
-    SmallVector<Value> results = {logits, emitter.cacheLenOut};
-    for (const ModelEmitter::LayerState &s : emitter.layerOut)
-      results.append({s.tsn.count, s.tsn.mean, s.tsn.var, s.hx, s.kCache,
-                      s.vCache});
-    results.append(
-        {emitter.headOut.count, emitter.headOut.mean, emitter.headOut.var});
-    SmallVector<DictionaryAttr> resultAttrs = {
-        named(b, kInputAttr, "logits")};
-    for (const StateSpec &s : states)
-      resultAttrs.push_back(named(b, kStateAttr, s.name));
-    finishFunc(b, f, results, resultAttrs);
-  }
+  if (options.emitDecode)
+    emitStreamingFunc(b, *module, cfg, elem, B, Ld, "decode_step");
+  if (options.emitPrefill)
+    emitStreamingFunc(b, *module, cfg, elem, B, Lp, "prefill");
 
   if (failed(verify(*module)))
     return llvm::createStringError("the emitted model IR failed to verify");

@@ -26,6 +26,7 @@ size_t dtypeSize(DType dtype) {
     return 2;
   case DType::F64:
   case DType::I64:
+  case DType::C64:
     return 8;
   }
   return 0;
@@ -43,13 +44,15 @@ const char *dtypeName(DType dtype) {
     return "I32";
   case DType::I64:
     return "I64";
+  case DType::C64:
+    return "C64";
   }
   return "?";
 }
 
 bool parseDType(const std::string &name, DType &dtype) {
-  static const DType all[] = {DType::F32, DType::BF16, DType::F64, DType::I32,
-                              DType::I64};
+  static const DType all[] = {DType::F32, DType::BF16, DType::F64,
+                              DType::I32, DType::I64, DType::C64};
   for (DType candidate : all) {
     if (name == dtypeName(candidate)) {
       dtype = candidate;
@@ -135,12 +138,14 @@ template <typename T> static T load(const uint8_t *base, size_t index) {
 }
 
 std::vector<double> HostTensor::toF64() const {
-  size_t count = bytes.size() / dtypeSize(dtype);
+  // A complex element is two f32 values (real, imaginary).
+  size_t count = bytes.size() / (dtype == DType::C64 ? 4 : dtypeSize(dtype));
   std::vector<double> out(count);
   const uint8_t *base = bytes.data();
   for (size_t i = 0; i < count; ++i) {
     switch (dtype) {
     case DType::F32:
+    case DType::C64:
       out[i] = load<float>(base, i);
       break;
     case DType::BF16:

@@ -19,11 +19,13 @@ extern llvm::cl::SubCommand emitCommand;
 extern llvm::cl::SubCommand initCommand;
 extern llvm::cl::SubCommand evalCommand;
 extern llvm::cl::SubCommand benchCommand;
+extern llvm::cl::SubCommand generateCommand;
 
 llvm::Error runEmit();
 llvm::Error runInit();
 llvm::Error runEval();
 llvm::Error runBench();
+llvm::Error runGenerate();
 
 /// An error when a required flag was not given (llvm::cl's own report of a
 /// missing option spans several lines).

@@ -25,6 +25,11 @@ static cl::opt<int64_t> decodeLen("decode-len",
                                   cl::desc("Tokens per @decode_step call"),
                                   cl::init(1), cl::sub(tool::emitCommand));
 
+static cl::opt<int64_t>
+    prefillLen("prefill-len",
+               cl::desc("Also emit @prefill for pieces of this many tokens"),
+               cl::init(0), cl::sub(tool::emitCommand));
+
 llvm::Error tool::runEmit() {
   if (llvm::Error err = requireFlags({{&config.getValue(), "config"}}))
     return err;
@@ -36,6 +41,8 @@ llvm::Error tool::runEmit() {
   options.batch = batch;
   options.seqLen = seqLen;
   options.decodeLen = decodeLen;
+  options.emitPrefill = prefillLen > 0;
+  options.prefillLen = prefillLen;
   auto module = buildModelModule(context, *cfg, options);
   if (!module)
     return module.takeError();

@@ -50,6 +50,8 @@ int main(int argc, char **argv) {
       "  megalodon-run init --config C -o W  write seeded initial weights\n"
       "  megalodon-run eval --config C --weights W --tokens T\n"
       "                                      loss of a model on a token file\n"
+      "  megalodon-run generate --config C --weights W -p PROMPT -n N\n"
+      "                                      stream text from a model\n"
       "  megalodon-run bench --config C --seq-len L1,L2\n"
       "                                      time compiled forward passes\n"
       "\nRun 'megalodon-run <command> --help' for a command's options.\n",
@@ -70,9 +72,11 @@ int main(int argc, char **argv) {
     err = tool::runEval();
   else if (tool::benchCommand)
     err = tool::runBench();
+  else if (tool::generateCommand)
+    err = tool::runGenerate();
   else {
     llvm::WithColor::error(llvm::errs(), "megalodon-run")
-        << "expected a command: emit, init, eval or bench (see --help)\n";
+        << "expected a command: emit, init, eval, generate or bench (see --help)\n";
     return 2;
   }
   if (err) {

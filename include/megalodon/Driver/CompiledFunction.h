@@ -33,6 +33,17 @@ public:
   llvm::Expected<std::vector<rt::HostTensor>>
   call(const std::vector<const rt::HostTensor *> &inputs) const;
 
+  /// Like call(), but writes into `results`, which must come from
+  /// allocateResults() (or an earlier call): no allocation per call, for
+  /// token-by-token decoding.
+  llvm::Error callInto(const std::vector<const rt::HostTensor *> &inputs,
+                       std::vector<rt::HostTensor> &results) const;
+
+  /// Result buffers of the declared dtypes and shapes.
+  std::vector<rt::HostTensor> allocateResults() const {
+    return rt::allocateResults(*entryPoint);
+  }
+
   const rt::EntryPoint &entry() const { return *entryPoint; }
   const std::string &artifactDirectory() const {
     return artifact->directory();

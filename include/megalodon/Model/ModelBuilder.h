@@ -6,6 +6,7 @@
 //   @loss(tokens [B,L] i32, targets [B,L] i32, params...) -> mean CE (f32)
 //   @decode_step(tokens [B,Ld] i32, cache_len, state..., params...)
 //       -> (logits [B,Ld,V], cache_len, state...)
+//   @prefill: @decode_step for a longer piece (whole chunks or a partial one)
 //
 // Parameters are trailing function arguments tagged `megalodon.param` with
 // their state_dict names (buffers are not arguments: the ops derive them from
@@ -39,6 +40,9 @@ struct BuildOptions {
   bool emitForward = true;
   bool emitLoss = true;
   bool emitDecode = true;
+  /// @prefill is @decode_step for `prefillLen` tokens (<= 0: chunk_size).
+  bool emitPrefill = false;
+  int64_t prefillLen = 0;
 };
 
 /// Names of the attributes the builder puts on arguments and results.

@@ -29,6 +29,9 @@ llvm::Expected<rt::DType> dtypeOf(Type elementType, llvm::StringRef what) {
     return rt::DType::I32;
   if (elementType.isSignlessInteger(64))
     return rt::DType::I64;
+  if (auto complex = dyn_cast<ComplexType>(elementType))
+    if (complex.getElementType().isF32())
+      return rt::DType::C64;
   std::string type;
   llvm::raw_string_ostream(type) << elementType;
   return llvm::createStringError(what.str() + " has element type " + type +

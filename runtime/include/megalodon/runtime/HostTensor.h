@@ -17,11 +17,12 @@
 
 namespace megalodon::rt {
 
-enum class DType : uint8_t { F32, BF16, F64, I32, I64 };
+/// C64 is complex<f32>: (real, imaginary) pairs of f32, as the CEMA state.
+enum class DType : uint8_t { F32, BF16, F64, I32, I64, C64 };
 
 /// Bytes per element.
 size_t dtypeSize(DType dtype);
-/// The safetensors spelling: "F32", "BF16", "F64", "I32", "I64".
+/// The safetensors spelling: "F32", "BF16", "F64", "I32", "I64", "C64".
 const char *dtypeName(DType dtype);
 /// Parses a safetensors dtype spelling; returns false for anything else.
 bool parseDType(const std::string &name, DType &dtype);
@@ -45,7 +46,8 @@ struct HostTensor {
                             const std::vector<double> &values);
   static HostTensor fromI64(std::vector<int64_t> shape,
                             const std::vector<int64_t> &values);
-  /// Every element converted to double (integers exactly when |v| < 2^53).
+  /// Every element converted to double (integers exactly when |v| < 2^53);
+  /// a C64 element gives two values, real then imaginary.
   std::vector<double> toF64() const;
   /// Typed element access; the caller guarantees the dtype.
   float *f32() { return reinterpret_cast<float *>(bytes.data()); }

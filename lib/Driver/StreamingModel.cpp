@@ -1,0 +1,203 @@
+//===- StreamingModel.cpp - Constant-memory streaming inference -----------===//
+
+#include "megalodon/Driver/StreamingModel.h"
+
+#include "megalodon/Model/ModelBuilder.h"
+#include "megalodon/runtime/Safetensors.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstring>
+
+namespace megalodon {
+
+namespace {
+constexpr const char *kStateFormat = "megalodon-decode-state";
+constexpr const char *kStateVersion = "1";
+
+rt::DType stateDType(const StateSpec &spec) {
+  if (spec.elementType == "i64")
+    return rt::DType::I64;
+  if (spec.elementType == "complex<f32>")
+    return rt::DType::C64;
+  return rt::DType::F32;
+}
+
+/// The state of an empty stream: counts 0, means 0, variances 1 (the
+/// timestep-norm priors), CEMA states and caches 0, cache length 0.
+std::vector<rt::HostTensor> freshState(const ModelConfig &cfg) {
+  std::vector<rt::HostTensor> state;
+  for (const StateSpec &spec : decodeStateSpecs(cfg, 1)) {
+    rt::HostTensor t = rt::HostTensor::zeros(stateDType(spec), spec.shape);
+    if (llvm::StringRef(spec.name).ends_with(".var"))
+      for (int64_t i = 0; i < t.numel(); ++i)
+        t.f32()[i] = 1.0f;
+    state.push_back(std::move(t));
+  }
+  return state;
+}
+} // namespace
+
+llvm::Expected<std::unique_ptr<StreamingModel>>
+StreamingModel::create(const ModelConfig &config, const rt::TensorMap &weights,
+                       const CpuCompileOptions &options) {
+  mlir::MLIRContext context;
+  BuildOptions build;
+  build.emitForward = build.emitLoss = false;
+  build.emitDecode = build.emitPrefill = true;
+  build.decodeLen = 1;
+  build.prefillLen = config.chunk_size;
+  auto module = buildModelModule(context, config, build);
+  if (!module)
+    return module.takeError();
+  std::unique_ptr<StreamingModel> model(new StreamingModel());
+  model->cfg = config;
+  auto prefill = CompiledFunction::create(**module, "prefill", weights, options);
+  if (!prefill)
+    return prefill.takeError();
+  auto decode =
+      CompiledFunction::create(**module, "decode_step", weights, options);
+  if (!decode)
+    return decode.takeError();
+  model->prefill = std::move(*prefill);
+  model->decode = std::move(*decode);
+  model->prefillOut = model->prefill->allocateResults();
+  model->decodeOut = model->decode->allocateResults();
+  model->tokenBuffer1 = rt::HostTensor::zeros(rt::DType::I32, {1, 1});
+  model->tokenBufferChunk =
+      rt::HostTensor::zeros(rt::DType::I32, {1, config.chunk_size});
+  model->reset();
+  return model;
+}
+
+void StreamingModel::reset() {
+  state = freshState(cfg);
+  last.clear();
+  pos = 0;
+}
+
+llvm::Error StreamingModel::run(const CompiledFunction &fn,
+                                std::vector<rt::HostTensor> &out,
+                                llvm::ArrayRef<int32_t> tokens) {
+  rt::HostTensor &buffer =
+      tokens.size() == 1 ? tokenBuffer1 : tokenBufferChunk;
+  std::memcpy(buffer.bytes.data(), tokens.data(),
+              tokens.size() * sizeof(int32_t));
+  std::vector<const rt::HostTensor *> inputs = {&buffer};
+  for (const rt::HostTensor &t : state)
+    inputs.push_back(&t);
+  if (llvm::Error err = fn.callInto(inputs, out))
+    return err;
+  // The new state now sits in `out`; swapping hands the old buffers to the
+  // next call's results, so no state is ever copied or reallocated.
+  for (size_t i = 0; i < state.size(); ++i)
+    std::swap(state[i], out[i + 1]);
+  pos += static_cast<int64_t>(tokens.size());
+  return llvm::Error::success();
+}
+
+llvm::Error StreamingModel::feed(llvm::ArrayRef<int32_t> tokens,
+                                 const LogitsCallback &onLogits) {
+  int64_t C = cfg.chunk_size, V = cfg.outputSize();
+  for (int32_t t : tokens)
+    if (t < 0 || t >= cfg.vocab_size)
+      return llvm::createStringError("token %d is outside the vocabulary [0, "
+                                     "%lld)",
+                                     t, static_cast<long long>(cfg.vocab_size));
+  size_t done = 0;
+  while (done < tokens.size()) {
+    bool wholeChunk = pos % C == 0 && tokens.size() - done >= size_t(C);
+    size_t n = wholeChunk ? C : 1;
+    const CompiledFunction &fn = wholeChunk ? *prefill : *decode;
+    std::vector<rt::HostTensor> &out = wholeChunk ? prefillOut : decodeOut;
+    if (llvm::Error err = run(fn, out, tokens.slice(done, n)))
+      return err;
+    const float *logits = out[0].f32();
+    if (onLogits)
+      if (llvm::Error err = onLogits(logits, n, done))
+        return err;
+    last.assign(logits + (n - 1) * V, logits + n * V);
+    done += n;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error StreamingModel::saveState(const std::string &path) const {
+  rt::TensorMap tensors;
+  std::vector<StateSpec> specs = decodeStateSpecs(cfg, 1);
+  for (size_t i = 0; i < specs.size(); ++i)
+    tensors[specs[i].name] = state[i];
+  tensors["last_logits"] = rt::HostTensor::fromF32(
+      {static_cast<int64_t>(last.size())}, last);
+  std::map<std::string, std::string> metadata = {
+      {"format", kStateFormat},
+      {"version", kStateVersion},
+      {"config", modelConfigToJson(cfg)},
+      {"position", std::to_string(pos)}};
+  rt::Status status = rt::writeSafetensors(path, tensors, metadata);
+  if (!status.ok())
+    return llvm::createStringError(status.message());
+  return llvm::Error::success();
+}
+
+llvm::Error StreamingModel::loadState(const std::string &path) {
+  rt::TensorMap tensors;
+  std::map<std::string, std::string> metadata;
+  rt::Status status = rt::readSafetensors(path, tensors, &metadata);
+  if (!status.ok())
+    return llvm::createStringError(status.message());
+  auto fail = [&](const std::string &why) {
+    return llvm::createStringError(path + ": " + why);
+  };
+  if (metadata["format"] != kStateFormat)
+    return fail("not a megalodon decoding state (format '" +
+                metadata["format"] + "')");
+  if (metadata["version"] != kStateVersion)
+    return fail("decoding state version '" + metadata["version"] +
+                "' is not supported (expected " + kStateVersion + ")");
+  // Configs are compared field by field through their canonical JSON.
+  llvm::Expected<ModelConfig> saved = parseModelConfig(metadata["config"]);
+  if (!saved)
+    return fail("bad config in metadata: " + llvm::toString(saved.takeError()));
+  if (modelConfigToJson(*saved) != modelConfigToJson(cfg))
+    return fail("the state was saved for a different model config");
+  char *end = nullptr;
+  long long position = std::strtoll(metadata["position"].c_str(), &end, 10);
+  if (metadata["position"].empty() || *end != '\0' || position < 0)
+    return fail("bad position '" + metadata["position"] + "'");
+
+  std::vector<StateSpec> specs = decodeStateSpecs(cfg, 1);
+  std::vector<rt::HostTensor> loaded;
+  for (const StateSpec &spec : specs) {
+    auto it = tensors.find(spec.name);
+    if (it == tensors.end())
+      return fail("missing state tensor '" + spec.name + "'");
+    if (it->second.dtype != stateDType(spec) || it->second.shape != spec.shape)
+      return fail("state tensor '" + spec.name + "' is " +
+                  rt::dtypeName(it->second.dtype) + " " +
+                  rt::shapeToString(it->second.shape) + ", expected " +
+                  rt::dtypeName(stateDType(spec)) + " " +
+                  rt::shapeToString(spec.shape));
+    loaded.push_back(std::move(it->second));
+  }
+  auto logits = tensors.find("last_logits");
+  if (logits == tensors.end() || logits->second.dtype != rt::DType::F32 ||
+      logits->second.shape.size() != 1 ||
+      (logits->second.shape[0] != 0 &&
+       logits->second.shape[0] != cfg.outputSize()))
+    return fail("missing or malformed 'last_logits'");
+  if (tensors.size() != specs.size() + 1)
+    return fail("unexpected extra tensors");
+  int64_t cacheLen = reinterpret_cast<const int64_t *>(loaded[0].bytes.data())[0];
+  if (cacheLen != position % cfg.chunk_size)
+    return fail("cache length does not match the position");
+
+  state = std::move(loaded);
+  const float *l = logits->second.f32();
+  last.assign(l, l + logits->second.shape[0]);
+  pos = position;
+  return llvm::Error::success();
+}
+
+} // namespace megalodon
