@@ -48,6 +48,7 @@ StreamingModel::create(const ModelConfig &config, const rt::TensorMap &weights,
   build.emitDecode = build.emitPrefill = true;
   build.decodeLen = 1;
   build.prefillLen = config.chunk_size;
+  build.emitStreamingLoss = true;
   auto module = buildModelModule(context, config, build);
   if (!module)
     return module.takeError();
@@ -62,6 +63,14 @@ StreamingModel::create(const ModelConfig &config, const rt::TensorMap &weights,
     return decode.takeError();
   model->prefill = std::move(*prefill);
   model->decode = std::move(*decode);
+  for (auto [name, slot] :
+       {std::pair("prefill_loss", &model->prefillLoss),
+        std::pair("decode_step_loss", &model->decodeLoss)}) {
+    auto fn = CompiledFunction::create(**module, name, weights, options);
+    if (!fn)
+      return fn.takeError();
+    *slot = std::move(*fn);
+  }
   model->prefillOut = model->prefill->allocateResults();
   model->decodeOut = model->decode->allocateResults();
   model->tokenBuffer1 = rt::HostTensor::zeros(rt::DType::I32, {1, 1});
@@ -121,6 +130,23 @@ llvm::Error StreamingModel::feed(llvm::ArrayRef<int32_t> tokens,
     done += n;
   }
   return llvm::Error::success();
+}
+
+llvm::Expected<double> StreamingModel::pieceLoss(const float *logits,
+                                                 int64_t n,
+                                                 const int32_t *targets) {
+  if (n != 1 && n != cfg.chunk_size)
+    return llvm::createStringError("pieces have 1 or chunk_size tokens");
+  int64_t V = cfg.outputSize();
+  rt::HostTensor logitTensor = rt::HostTensor::fromF32(
+      {1, n, V}, std::vector<float>(logits, logits + n * V));
+  rt::HostTensor targetTensor = rt::HostTensor::zeros(rt::DType::I32, {1, n});
+  std::memcpy(targetTensor.bytes.data(), targets, n * sizeof(int32_t));
+  const CompiledFunction &fn = n == 1 ? *decodeLoss : *prefillLoss;
+  auto result = fn.call({&logitTensor, &targetTensor});
+  if (!result)
+    return result.takeError();
+  return static_cast<double>((*result)[0].f32()[0]) * n;
 }
 
 llvm::Error StreamingModel::saveState(const std::string &path) const {

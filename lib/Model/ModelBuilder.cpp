@@ -287,6 +287,22 @@ void emitStreamingFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
   finishFunc(b, f, results, resultAttrs);
 }
 
+/// Emits `name`(logits [B,len,V], targets [B,len]) -> mean cross-entropy, so
+/// that losses of streamed pieces are computed by compiled code too.
+void emitNllFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
+                 int64_t B, int64_t len, StringRef name) {
+  auto logits =
+      RankedTensorType::get({B, len, cfg.outputSize()}, b.getF32Type());
+  auto targets = RankedTensorType::get({B, len}, b.getI32Type());
+  func::FuncOp f = createFunc(b, module, name, {logits, targets},
+                              {named(b, ::megalodon::kInputAttr, "logits"),
+                               named(b, ::megalodon::kInputAttr, "targets")});
+  Value loss = CrossEntropyOp::create(
+      b, module.getLoc(), RankedTensorType::get({}, b.getF32Type()),
+      f.getArgument(0), f.getArgument(1));
+  finishFunc(b, f, {loss}, {named(b, ::megalodon::kInputAttr, "loss")});
+}
+
 } // namespace
 
 namespace megalodon {
@@ -386,6 +402,12 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
     emitStreamingFunc(b, *module, cfg, elem, B, Ld, "decode_step");
   if (options.emitPrefill)
     emitStreamingFunc(b, *module, cfg, elem, B, Lp, "prefill");
+  if (options.emitStreamingLoss) {
+    if (options.emitDecode)
+      emitNllFunc(b, *module, cfg, B, Ld, "decode_step_loss");
+    if (options.emitPrefill)
+      emitNllFunc(b, *module, cfg, B, Lp, "prefill_loss");
+  }
 
   if (failed(verify(*module)))
     return llvm::createStringError("the emitted model IR failed to verify");

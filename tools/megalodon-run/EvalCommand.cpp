@@ -9,6 +9,7 @@
 #include "Commands.h"
 
 #include "megalodon/Driver/CompiledFunction.h"
+#include "megalodon/Driver/StreamingModel.h"
 #include "megalodon/Model/ModelBuilder.h"
 #include "megalodon/Reference/Interpreter.h"
 #include "megalodon/runtime/TokenFile.h"
@@ -56,6 +57,22 @@ static cl::opt<std::string>
 static cl::opt<int64_t> batch("batch",
                               cl::desc("Windows per compiled call (cpu)"),
                               cl::init(1), cl::sub(tool::evalCommand));
+static cl::opt<bool> streaming(
+    "streaming",
+    cl::desc("Feed tokens through compiled prefill/decode with carried state; "
+             "without --seq-len the whole file is one stream"),
+    cl::sub(tool::evalCommand));
+static cl::opt<int64_t> piece("piece",
+                              cl::desc("Tokens per feed when streaming "
+                                       "(default chunk_size)"),
+                              cl::init(0), cl::sub(tool::evalCommand));
+static cl::opt<int64_t>
+    reportEvery("report-every",
+                cl::desc("Print the running loss every N streamed tokens"),
+                cl::init(0), cl::sub(tool::evalCommand));
+static cl::opt<int64_t> maxTokens("max-tokens",
+                                  cl::desc("Stream at most N tokens (0 = all)"),
+                                  cl::init(0), cl::sub(tool::evalCommand));
 static cl::opt<std::string>
     cacheDir("cache-dir",
              cl::desc("Artifact cache (default: $MEGALODON_CACHE_DIR or "
@@ -157,7 +174,94 @@ llvm::Expected<double> sumCompiled(const ModelConfig &cfg,
   }
   return total;
 }
+/// Streams `inputs` (targets: the next tokens) through `model` in pieces of
+/// `pieceLen`, adding each position's loss to `total`.
+llvm::Error streamLoss(StreamingModel &model, llvm::ArrayRef<int32_t> inputs,
+                       llvm::ArrayRef<int32_t> targets, int64_t pieceLen,
+                       double &total, int64_t &counted) {
+  for (size_t start = 0; start < inputs.size(); start += pieceLen) {
+    size_t n = std::min<size_t>(pieceLen, inputs.size() - start);
+    auto score = [&](const float *logits, int64_t count,
+                     int64_t first) -> llvm::Error {
+      llvm::Expected<double> sum =
+          model.pieceLoss(logits, count, targets.data() + start + first);
+      if (!sum)
+        return sum.takeError();
+      total += *sum;
+      counted += count;
+      if (reportEvery > 0 && (counted / reportEvery) !=
+                                 ((counted - count) / reportEvery))
+        llvm::errs() << llvm::format("position %lld: loss %.6f\n",
+                                     static_cast<long long>(counted),
+                                     total / counted);
+      return llvm::Error::success();
+    };
+    if (llvm::Error err = model.feed(inputs.slice(start, n), score))
+      return err;
+  }
+  return llvm::Error::success();
+}
+
+/// Sum of the losses through the streaming entry points: per window with the
+/// state reset (then it equals the non-streaming sum), or the whole stream.
+llvm::Expected<double> sumStreaming(const ModelConfig &cfg,
+                                    const rt::TensorMap &weights,
+                                    const std::vector<int32_t> &tokens,
+                                    const Windows *windows, int64_t &counted) {
+  CpuCompileOptions options;
+  options.cacheDir = cacheDir;
+  auto model = StreamingModel::create(cfg, weights, options);
+  if (!model)
+    return model.takeError();
+  int64_t pieceLen = piece > 0 ? int64_t(piece) : cfg.chunk_size;
+  double total = 0;
+  counted = 0;
+  llvm::ArrayRef<int32_t> all(tokens);
+  if (!windows) {
+    size_t n = tokens.size() - 1;
+    if (maxTokens > 0)
+      n = std::min<size_t>(n, maxTokens);
+    if (llvm::Error err = streamLoss(**model, all.take_front(n),
+                                     all.slice(1, n), pieceLen, total, counted))
+      return std::move(err);
+    return total;
+  }
+  int64_t L = windows->length;
+  for (int64_t w = 0; w < windows->count; ++w) {
+    (*model)->reset();
+    llvm::ArrayRef<int32_t> window = all.slice(w * (L + 1), L + 1);
+    if (llvm::Error err =
+            streamLoss(**model, window.drop_back(), window.drop_front(),
+                       pieceLen, total, counted))
+      return std::move(err);
+  }
+  return total;
+}
 } // namespace
+
+/// Prints the result of an evaluation, as text or one JSON object.
+static llvm::Error report(double mean, int64_t tokens, int64_t count,
+                         int64_t L, bool isBytes, llvm::StringRef backendName) {
+  double perplexity = std::exp(mean);
+  if (json) {
+    llvm::json::Object out{{"loss", mean},
+                           {"perplexity", perplexity},
+                           {"tokens", tokens},
+                           {"windows", count},
+                           {"seq_len", L},
+                           {"backend", backendName}};
+    if (isBytes)
+      out["bits_per_byte"] = mean / std::log(2.0);
+    llvm::outs() << llvm::json::Value(std::move(out)) << "\n";
+    return llvm::Error::success();
+  }
+  llvm::outs() << llvm::format("loss %.6f  perplexity %.4f", mean, perplexity);
+  if (isBytes)
+    llvm::outs() << llvm::format("  bits/byte %.4f", mean / std::log(2.0));
+  llvm::outs() << "  (" << tokens << " tokens, " << count << " windows of "
+               << L << ", " << backendName << ")\n";
+  return llvm::Error::success();
+}
 
 llvm::Error tool::runEval() {
   if (llvm::Error err = requireFlags({{&config.getValue(), "config"},
@@ -182,6 +286,18 @@ llvm::Error tool::runEval() {
   if (!status.ok())
     return llvm::createStringError(status.message());
 
+  if (streaming && seqLen <= 0) {
+    if (stream.tokens.size() < 2)
+      return llvm::createStringError("%s holds fewer than 2 tokens",
+                                     tokensPath.c_str());
+    int64_t counted = 0;
+    llvm::Expected<double> total =
+        sumStreaming(*cfg, *weights, stream.tokens, nullptr, counted);
+    if (!total)
+      return total.takeError();
+    return report(*total / counted, counted, 1, counted, stream.isBytes,
+                  "cpu-streaming");
+  }
   int64_t L = seqLen > 0 ? int64_t(seqLen) : cfg->chunk_size;
   if (!(L <= cfg->chunk_size || L % cfg->chunk_size == 0))
     return llvm::createStringError(
@@ -197,30 +313,17 @@ llvm::Error tool::runEval() {
     count = maxWindows;
   Windows windows{stream.tokens, L, count};
 
+  int64_t streamed = 0;
   llvm::Expected<double> total =
-      backend == "cpu" ? sumCompiled(*cfg, *weights, windows, batch)
-                       : sumReference(*cfg, *weights, windows);
+      streaming          ? sumStreaming(*cfg, *weights, stream.tokens,
+                                        &windows, streamed)
+      : backend == "cpu" ? sumCompiled(*cfg, *weights, windows, batch)
+                         : sumReference(*cfg, *weights, windows);
   if (!total)
     return total.takeError();
-  double mean = *total / count;
-  int64_t tokens = count * L;
-  double perplexity = std::exp(mean);
-  if (json) {
-    llvm::json::Object out{{"loss", mean},
-                           {"perplexity", perplexity},
-                           {"tokens", tokens},
-                           {"windows", count},
-                           {"seq_len", L},
-                           {"backend", backend}};
-    if (stream.isBytes)
-      out["bits_per_byte"] = mean / std::log(2.0);
-    llvm::outs() << llvm::json::Value(std::move(out)) << "\n";
-    return llvm::Error::success();
-  }
-  llvm::outs() << llvm::format("loss %.6f  perplexity %.4f", mean, perplexity);
-  if (stream.isBytes)
-    llvm::outs() << llvm::format("  bits/byte %.4f", mean / std::log(2.0));
-  llvm::outs() << "  (" << tokens << " tokens, " << count << " windows of "
-               << L << ", " << backend << ")\n";
-  return llvm::Error::success();
+  // Streaming sums per-position losses; the others sum per-window means.
+  double mean = streaming ? *total / streamed : *total / count;
+  return report(mean, count * L, count, L, stream.isBytes,
+                streaming ? "cpu-streaming" : backend.getValue());
 }
+

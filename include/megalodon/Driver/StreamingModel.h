@@ -41,6 +41,12 @@ public:
   llvm::Error feed(llvm::ArrayRef<int32_t> tokens,
                    const LogitsCallback &onLogits = nullptr);
 
+  /// Sum over `n` positions of -log softmax(logits)[target], computed by the
+  /// compiled loss entry points; `logits` and `n` as passed to a
+  /// LogitsCallback, `targets` the next tokens.
+  llvm::Expected<double> pieceLoss(const float *logits, int64_t n,
+                                   const int32_t *targets);
+
   /// Logits after the last token fed ([V]); empty before any token.
   llvm::ArrayRef<float> lastLogits() const { return last; }
   /// Tokens consumed since the fresh state.
@@ -61,7 +67,7 @@ private:
                   llvm::ArrayRef<int32_t> tokens);
 
   ModelConfig cfg;
-  std::unique_ptr<CompiledFunction> prefill, decode;
+  std::unique_ptr<CompiledFunction> prefill, decode, prefillLoss, decodeLoss;
   /// Result buffers of each entry point (logits first, then state).
   std::vector<rt::HostTensor> prefillOut, decodeOut;
   /// The carried state, in decodeStateSpecs order.

@@ -7,6 +7,7 @@
 //   @decode_step(tokens [B,Ld] i32, cache_len, state..., params...)
 //       -> (logits [B,Ld,V], cache_len, state...)
 //   @prefill: @decode_step for a longer piece (whole chunks or a partial one)
+//   @decode_step_loss, @prefill_loss (logits, targets) -> mean cross-entropy
 //
 // Parameters are trailing function arguments tagged `megalodon.param` with
 // their state_dict names (buffers are not arguments: the ops derive them from
@@ -43,6 +44,9 @@ struct BuildOptions {
   /// @prefill is @decode_step for `prefillLen` tokens (<= 0: chunk_size).
   bool emitPrefill = false;
   int64_t prefillLen = 0;
+  /// @decode_step_loss / @prefill_loss: the mean cross-entropy of a streamed
+  /// piece's logits against its targets.
+  bool emitStreamingLoss = false;
 };
 
 /// Names of the attributes the builder puts on arguments and results.
