@@ -8,21 +8,6 @@
 
 namespace megalodon::testing {
 
-ModelConfig tinyConfig() {
-  ModelConfig c;
-  c.num_layers = 2;
-  c.model_dim = 64;
-  c.z_dim = 32;
-  c.value_dim = 128;
-  c.num_heads = 2;
-  c.ffn_hidden_dim = 128;
-  c.cema_ndim = 4;
-  c.chunk_size = 16;
-  c.norm_num_groups = 4;
-  c.vocab_size = 256;
-  return c;
-}
-
 namespace {
 /// A small linear congruential stream: enough for test inputs.
 struct Lcg {

@@ -2,6 +2,8 @@
 #ifndef MEGALODON_UNITTESTS_INTEGRATION_MODELTESTUTILS_H
 #define MEGALODON_UNITTESTS_INTEGRATION_MODELTESTUTILS_H
 
+#include "Common/TinyConfig.h"
+
 #include "megalodon/Model/Config.h"
 #include "megalodon/Model/ModelBuilder.h"
 #include "megalodon/Reference/Interpreter.h"
@@ -14,9 +16,6 @@
 #include <vector>
 
 namespace megalodon::testing {
-
-/// The worked-example configuration of MODEL.md section 2 (vocab 256).
-ModelConfig tinyConfig();
 
 /// Seeded weights with every zero-initialized tensor (norm scales and
 /// shifts, mega.gamma/beta, biases) replaced by small random values, so the

@@ -1,5 +1,7 @@
 //===- ParametersTest.cpp - Parameter table, init and check tests ---------===//
 
+#include "Common/TinyConfig.h"
+
 #include "megalodon/Model/Parameters.h"
 
 #include "llvm/ADT/SmallString.h"
@@ -16,6 +18,7 @@
 #include <vector>
 
 using namespace megalodon;
+using megalodon::testing::tinyConfig;
 using rt::DType;
 using rt::HostTensor;
 
@@ -37,22 +40,6 @@ ModelConfig loadExample(llvm::StringRef name) {
     return ModelConfig();
   }
   return *config;
-}
-
-/// The worked example of MODEL.md section 2.
-ModelConfig tinyConfig() {
-  ModelConfig c;
-  c.num_layers = 2;
-  c.vocab_size = 256;
-  c.model_dim = 64;
-  c.z_dim = 32;
-  c.value_dim = 128;
-  c.num_heads = 2;
-  c.ffn_hidden_dim = 128;
-  c.cema_ndim = 4;
-  c.chunk_size = 16;
-  c.norm_num_groups = 4;
-  return c;
 }
 
 std::vector<std::string> names(const std::vector<ParamSpec> &specs) {

@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RandomVectors.h"
+
 #include "megalodon/Reference/Kernels.h"
 
 #include "gtest/gtest.h"
@@ -17,6 +19,7 @@
 #include <vector>
 
 using namespace megalodon::ref;
+using namespace megalodon::ref::test;
 
 namespace {
 
@@ -26,23 +29,6 @@ using CemaFn = void (*)(const double *, const CemaCoeffs &, int64_t, int64_t,
                         cdouble *, double *);
 
 double sigmoidOf(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-
-std::vector<double> uniformVector(size_t n, std::mt19937_64 &rng, double lo,
-                                  double hi) {
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(n);
-  for (double &e : v)
-    e = dist(rng);
-  return v;
-}
-
-std::vector<cdouble> complexVector(size_t n, std::mt19937_64 &rng) {
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  std::vector<cdouble> v(n);
-  for (cdouble &e : v)
-    e = cdouble(dist(rng), dist(rng));
-  return v;
-}
 
 /// Coefficients from random parameters. alpha and delta in [-3, 3] give
 /// decays |q| from about 0.1 to about 0.998, so both fast and slow channels

@@ -7,71 +7,20 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GradientCheck.h"
+
 #include "megalodon/Reference/Gradients.h"
 #include "megalodon/Reference/Kernels.h"
 
 #include "gtest/gtest.h"
 
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <vector>
 
 using namespace megalodon::ref;
+using namespace megalodon::ref::test;
 
 namespace {
-
-constexpr double kStep = 1e-6;
-constexpr double kTolerance = 1e-6;
-
-std::vector<double> uniformVector(size_t n, std::mt19937_64 &rng, double lo,
-                                  double hi) {
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(n);
-  for (double &e : v)
-    e = dist(rng);
-  return v;
-}
-
-double dot(const std::vector<double> &a, const std::vector<double> &b) {
-  double sum = 0.0;
-  for (size_t i = 0; i < a.size(); ++i)
-    sum += a[i] * b[i];
-  return sum;
-}
-
-template <typename Loss>
-std::vector<double> numericGradient(std::vector<double> &param, Loss loss) {
-  std::vector<double> grad(param.size());
-  for (size_t i = 0; i < param.size(); ++i) {
-    const double saved = param[i];
-    param[i] = saved + kStep;
-    const double up = loss();
-    param[i] = saved - kStep;
-    const double down = loss();
-    param[i] = saved;
-    grad[i] = (up - down) / (2.0 * kStep);
-  }
-  return grad;
-}
-
-void expectGradient(const char *name, const std::vector<double> &analytic,
-                    const std::vector<double> &numeric) {
-  ASSERT_EQ(analytic.size(), numeric.size()) << name;
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < numeric.size(); ++i) {
-    diff += (analytic[i] - numeric[i]) * (analytic[i] - numeric[i]);
-    norm += numeric[i] * numeric[i];
-  }
-  diff = std::sqrt(diff);
-  norm = std::sqrt(norm);
-  ASSERT_GT(norm, 1e-8) << name << ": the numeric gradient vanishes";
-  const double rel = diff / norm;
-  if (std::getenv("MEGALODON_FD_REPORT"))
-    std::printf("  [fd] %-28s rel %.3e\n", name, rel);
-  EXPECT_LE(rel, kTolerance) << name;
-}
 
 class LinearGrad : public ::testing::TestWithParam<bool> {};
 

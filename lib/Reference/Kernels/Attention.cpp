@@ -8,35 +8,27 @@
 
 #include "megalodon/Reference/Kernels.h"
 
+#include "Common.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <vector>
 
 using namespace megalodon;
+using ref::detail::attentionWeights;
+using ref::detail::forEachRotaryPair;
 
 void ref::rotary(double *x, int64_t B, int64_t L, int64_t H, int64_t dh,
                  double base, int64_t offset, int64_t chunk) {
-  assert(dh % 2 == 0 && "rotary needs an even head width");
-  assert(chunk > 0 && offset >= 0);
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t i = 0; i < L; ++i) {
-      // Positions restart at 0 in every chunk.
-      const double pos = double((offset + i) % chunk);
-      for (int64_t head = 0; head < H; ++head) {
-        double *vec = x + ((b * L + i) * H + head) * dh;
-        for (int64_t j = 0; j < dh / 2; ++j) {
-          const double invFreq = std::pow(base, -2.0 * double(j) / double(dh));
-          const double angle = pos * invFreq;
-          const double cosA = std::cos(angle), sinA = std::sin(angle);
-          // (x0 + i x1) * (cos + i sin).
-          const double x0 = vec[2 * j], x1 = vec[2 * j + 1];
-          vec[2 * j] = x0 * cosA - x1 * sinA;
-          vec[2 * j + 1] = x0 * sinA + x1 * cosA;
-        }
-      }
-    }
-  }
+  forEachRotaryPair(x, B, L, H, dh, base, offset, chunk,
+                    [](double &x0, double &x1, double cosA, double sinA) {
+                      // (x0 + i x1) * (cos + i sin).
+                      const double r0 = x0 * cosA - x1 * sinA;
+                      const double r1 = x0 * sinA + x1 * cosA;
+                      x0 = r0;
+                      x1 = r1;
+                    });
 }
 
 void ref::chunkAttention(const double *q, const double *k, const double *v,
@@ -65,25 +57,9 @@ void ref::chunkAttention(const double *q, const double *k, const double *v,
         // no attention across chunks, causal inside one.
         const int64_t first = pos - pos % C;
         const double *qi = q + (b * L + i) * Zw + head * dz;
-        weights.assign(pos - first + 1, 0.0);
-        for (int64_t s = first; s <= pos; ++s) {
-          const double *ks = keyAt(s, head);
-          double score = 0.0;
-          for (int64_t e = 0; e < dz; ++e)
-            score += qi[e] * ks[e];
-          weights[s - first] = score;
-        }
-        // Subtracting the maximum keeps exp() in range without changing the
-        // softmax.
-        const double maxScore =
-            *std::max_element(weights.begin(), weights.end());
-        double total = 0.0;
-        for (double &w : weights) {
-          w = std::exp(w - maxScore);
-          total += w;
-        }
-        for (double &w : weights)
-          w /= total;
+        attentionWeights(
+            qi, [&](int64_t s) { return keyAt(s, head); }, first, pos, dz,
+            weights);
 
         double *oi = out + (b * L + i) * Ew + head * dv;
         std::fill(oi, oi + dv, 0.0);

@@ -7,36 +7,29 @@
 
 #include "megalodon/Reference/Gradients.h"
 
+#include "Common.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <vector>
 
 using namespace megalodon;
+using ref::detail::attentionWeights;
+using ref::detail::forEachRotaryPair;
 
 void ref::rotaryBackward(double *g, int64_t B, int64_t L, int64_t H,
                          int64_t dh, double base, int64_t offset,
                          int64_t chunk) {
-  assert(dh % 2 == 0 && "rotary needs an even head width");
-  assert(chunk > 0 && offset >= 0);
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t i = 0; i < L; ++i) {
-      const double pos = double((offset + i) % chunk);
-      for (int64_t head = 0; head < H; ++head) {
-        double *vec = g + ((b * L + i) * H + head) * dh;
-        for (int64_t j = 0; j < dh / 2; ++j) {
-          const double invFreq = std::pow(base, -2.0 * double(j) / double(dh));
-          // The transpose of a rotation by +angle is the rotation by -angle:
-          // (g0 + i g1) * (cos - i sin).
-          const double angle = pos * invFreq;
-          const double cosA = std::cos(angle), sinA = std::sin(angle);
-          const double g0 = vec[2 * j], g1 = vec[2 * j + 1];
-          vec[2 * j] = g0 * cosA + g1 * sinA;
-          vec[2 * j + 1] = -g0 * sinA + g1 * cosA;
-        }
-      }
-    }
-  }
+  forEachRotaryPair(g, B, L, H, dh, base, offset, chunk,
+                    [](double &g0, double &g1, double cosA, double sinA) {
+                      // The transpose of a rotation by +angle is the rotation
+                      // by -angle: (g0 + i g1) * (cos - i sin).
+                      const double r0 = g0 * cosA + g1 * sinA;
+                      const double r1 = -g0 * sinA + g1 * cosA;
+                      g0 = r0;
+                      g1 = r1;
+                    });
 }
 
 void ref::sharedQKBackward(const double *z, const double *gamma, int64_t rows,
@@ -83,23 +76,7 @@ void ref::chunkAttentionBackward(const double *q, const double *k,
         const double *go = gOut + (b * L + i) * Ew + head * dv;
 
         // Recompute the softmax row exactly as the forward does.
-        weights.assign(count, 0.0);
-        for (int64_t s = first; s <= i; ++s) {
-          const double *ks = kAt(s);
-          double score = 0.0;
-          for (int64_t e = 0; e < dz; ++e)
-            score += qi[e] * ks[e];
-          weights[s - first] = score;
-        }
-        const double maxScore =
-            *std::max_element(weights.begin(), weights.end());
-        double total = 0.0;
-        for (double &w : weights) {
-          w = std::exp(w - maxScore);
-          total += w;
-        }
-        for (double &w : weights)
-          w /= total;
+        attentionWeights(qi, kAt, first, i, dz, weights);
 
         // out_i = sum_s P_s v_s: gP_s = gOut_i . v_s, gv_s += P_s gOut_i.
         gScore.assign(count, 0.0);

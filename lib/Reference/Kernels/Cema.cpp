@@ -18,20 +18,9 @@
 using namespace megalodon;
 using ref::cdouble;
 using ref::CemaCoeffs;
-using ref::detail::kPi;
-using ref::detail::sigmoid;
+using namespace ref::detail;
 
 namespace {
-
-/// q^j computed as exp(j * (log|q| + i*arg q)), the form of MODEL.md. arg q
-/// differs from phi by a multiple of 2*pi, which an integer power does not
-/// see. j == 0 is special-cased so that q == 0 gives 1 rather than 0 * -inf.
-cdouble power(cdouble q, int64_t j) {
-  if (j == 0)
-    return 1.0;
-  double jd = double(j);
-  return std::polar(std::exp(jd * std::log(std::abs(q))), jd * std::arg(q));
-}
 
 /// In-place radix-2 FFT of a power-of-two length. The forward transform uses
 /// exp(-2*pi*i*jk/M); the inverse uses exp(+2*pi*i*jk/M) and divides by M.

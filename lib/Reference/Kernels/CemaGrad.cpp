@@ -20,19 +20,9 @@
 using namespace megalodon;
 using ref::cdouble;
 using ref::CemaCoeffs;
-using ref::detail::kPi;
-using ref::detail::sigmoid;
+using namespace ref::detail;
 
 namespace {
-
-/// q^j as exp(j * (log|q| + i*arg q)), as in the forward convolution form;
-/// j == 0 gives 1 even for q == 0.
-cdouble power(cdouble q, int64_t j) {
-  if (j == 0)
-    return 1.0;
-  const double jd = double(j);
-  return std::polar(std::exp(jd * std::log(std::abs(q))), jd * std::arg(q));
-}
 
 /// Gradients of the fields of CemaCoeffs, summed over the batch.
 struct CoeffGrads {
