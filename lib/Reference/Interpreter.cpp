@@ -2,11 +2,14 @@
 //
 // Walks the body of a func.func and evaluates each megalodon op with the
 // reference kernels. Values live in fp64 (complex<double> for CEMA states,
-// int64 for tokens and counts) regardless of the IR's storage types.
+// int64 for tokens and counts) regardless of the IR's storage types. The
+// gradient ops have their rules in GradientRules.cpp.
 //
 //===----------------------------------------------------------------------===//
 
 #include "megalodon/Reference/Interpreter.h"
+
+#include "GradientRules.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 
@@ -14,12 +17,12 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
-#include <map>
 
 using namespace mlir;
 using namespace mlir::megalodon;
 namespace ref = ::megalodon::ref;
 using ref::RefValue;
+using ref::detail::shapeOf;
 
 int64_t RefValue::numel() const {
   int64_t n = 1;
@@ -57,11 +60,6 @@ RefValue RefValue::integerTensor(std::vector<int64_t> shape,
 
 namespace {
 
-std::vector<int64_t> shapeOf(Value v) {
-  auto t = cast<RankedTensorType>(v.getType());
-  return std::vector<int64_t>(t.getShape().begin(), t.getShape().end());
-}
-
 RefValue::Kind kindOf(Type type) {
   Type et = cast<RankedTensorType>(type).getElementType();
   if (isa<ComplexType>(et))
@@ -71,15 +69,8 @@ RefValue::Kind kindOf(Type type) {
   return RefValue::Kind::Real;
 }
 
-/// Orders SSA values by their opaque pointers (any total order will do).
-struct ValueOrder {
-  bool operator()(Value a, Value b) const {
-    return a.getAsOpaquePointer() < b.getAsOpaquePointer();
-  }
-};
-
 /// Evaluates one function body; values are kept by SSA value.
-class Evaluator {
+class Evaluator : public ref::detail::ValueStore {
 public:
   llvm::Error run(func::FuncOp func, std::vector<RefValue> args,
                   std::vector<RefValue> &results) {
@@ -105,11 +96,6 @@ public:
   }
 
 private:
-  /// Op rules hold references to operand entries while they insert their
-  /// results, so the map must keep its nodes in place: std::map, not a
-  /// DenseMap (which moves every entry when it grows).
-  std::map<Value, RefValue, ValueOrder> values;
-
   static bool sizeConsistent(const RefValue &v) {
     size_t n = static_cast<size_t>(v.numel());
     switch (v.kind) {
@@ -122,36 +108,6 @@ private:
     }
     return false;
   }
-
-  static llvm::Error error(Operation *op, const std::string &message) {
-    std::string loc;
-    llvm::raw_string_ostream os(loc);
-    op->getLoc().print(os);
-    return llvm::createStringError(op->getName().getStringRef().str() + " at " +
-                                   loc + ": " + message);
-  }
-
-  const RefValue &get(Value v) { return values[v]; }
-  const double *real(Value v) { return v ? values[v].real.data() : nullptr; }
-
-  RefValue &defineReal(Value result) {
-    RefValue &v = values[result];
-    v = RefValue::realTensor(shapeOf(result), {});
-    v.real.assign(v.numel(), 0.0);
-    return v;
-  }
-
-  /// Width of the last axis and the number of rows before it.
-  static std::pair<int64_t, int64_t> rowsAndWidth(Value v) {
-    std::vector<int64_t> s = shapeOf(v);
-    int64_t width = s.empty() ? 1 : s.back(), rows = 1;
-    for (size_t i = 0; i + 1 < s.size(); ++i)
-      rows *= s[i];
-    return {rows, width};
-  }
-
-  /// Reads a 0-d i64 operand (a cache length or rotary offset).
-  static int64_t scalar(const RefValue &v) { return v.integer.at(0); }
 
   llvm::Error evaluate(Operation *op) {
     return llvm::TypeSwitch<Operation *, llvm::Error>(op)
@@ -222,9 +178,9 @@ private:
         })
         .Case([&](ChunkAttentionOp o) { return attention(o); })
         .Case([&](KVCacheUpdateOp o) { return cacheUpdate(o); })
+        // Gradient ops, and the "no rule" error for unknown ops.
         .Default([&](Operation *other) {
-          return error(other, "the reference interpreter has no rule for "
-                              "this op");
+          return ref::detail::evaluateGradient(other, *this);
         });
   }
 

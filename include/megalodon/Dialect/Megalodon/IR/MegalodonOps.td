@@ -394,4 +394,10 @@ def Megalodon_KVCacheUpdateOp : Megalodon_Op<"kv_cache_update"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Gradients
+//===----------------------------------------------------------------------===//
+
+include "megalodon/Dialect/Megalodon/IR/MegalodonGradOps.td"
+
 #endif // MEGALODON_OPS_TD
