@@ -7,6 +7,8 @@
 #include "megalodon/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -16,11 +18,17 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Transforms/TilingInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -29,17 +37,21 @@
 using namespace mlir;
 
 void megalodon::registerCpuPipelineDialects(DialectRegistry &registry) {
-  registry.insert<MegalodonDialect, arith::ArithDialect,
+  registry.insert<MegalodonDialect, affine::AffineDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, complex::ComplexDialect,
                   func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
-                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+                  math::MathDialect, memref::MemRefDialect,
+                  omp::OpenMPDialect, scf::SCFDialect,
+                  tensor::TensorDialect, ub::UBDialect,
+                  vector::VectorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  vector::registerBufferizableOpInterfaceExternalModels(registry);
+  linalg::registerTilingInterfaceExternalModels(registry);
 }
 
 void megalodon::buildCpuPipeline(OpPassManager &pm,
@@ -48,8 +60,35 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertMegalodonToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Matmuls become vector kernels before elementwise fusion: fusion would
+  // otherwise pull normalizations and activations into their inputs
+  // (recomputed N times) and reshape them into rank-4/5 contractions.
+  TileAndVectorizeOptions tiling;
+  tiling.mr = options.matmulRows;
+  tiling.nr = options.matmulLanes;
+  tiling.mc = options.matmulRowBlock;
+  tiling.kUnroll = options.matmulKUnroll;
+  tiling.vectorSize = options.vectorSize;
+  bool parallel = options.threads != 1;
+  if (options.vectorize) {
+    TileAndVectorizeOptions matmuls = tiling;
+    matmuls.elementwise = false;
+    matmuls.parallel = parallel;
+    pm.addPass(createTileAndVectorize(matmuls));
+  }
   if (options.fuseElementwise)
     pm.addPass(createLinalgElementwiseOpFusionPass());
+  if (options.vectorize) {
+    TileAndVectorizeOptions generics = tiling;
+    generics.matmul = false;
+    generics.parallel = parallel;
+    pm.addPass(createTileAndVectorize(generics));
+    // exp/tanh/log as FMA polynomials: libm calls would scalarize them.
+    if (options.approximateMath)
+      pm.addPass(createApproximateMath());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
 
   // Stage 2: bufferization. Function boundaries get identity layouts so the
   // runtime can pass plain contiguous buffers, and results become
@@ -73,18 +112,43 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   // artifact needs no support library.
   pm.addPass(createExpandMemRefCopy());
   pm.addPass(createConvertLinalgToLoopsPass());
+  if (parallel) {
+    // scf.forall (row blocks of matmuls and generics, attention chunks) ->
+    // scf.parallel -> OpenMP worksharing loops. The canonicalizer inlines the
+    // memref.alloca_scope the conversion wraps around each body, which the
+    // SCF-to-CF lowering cannot handle.
+    pm.addPass(createForallToParallelLoopPass());
+    ConvertSCFToOpenMPPassOptions openmp;
+    openmp.numThreads = options.threads;
+    pm.addPass(createConvertSCFToOpenMPPass(openmp));
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createForallToForLoopPass());
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // Vectors: reductions into elementwise ops plus one horizontal reduction,
+  // n-D transfers into unrolled 1-D ones (a loop would put allocas inside
+  // loops), the rest straight to LLVM vector types.
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+  VectorTransferToSCFOptions transfers;
+  transfers.enableFullUnroll();
+  pm.addPass(createConvertVectorToSCFPass(transfers));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertComplexToStandardPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  // Horizontal sums as trees instead of a chain of scalar adds.
+  vectorToLLVM.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertComplexToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  if (parallel)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
 }

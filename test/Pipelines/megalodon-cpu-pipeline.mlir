@@ -3,13 +3,14 @@
 
 // The CPU pipeline, stage by stage: megalodon ops become linalg on tensors,
 // bufferize with identity layouts, results turn into caller-provided
-// out-parameters, then everything reaches the LLVM dialect.
+// out-parameters (the elementwise ops vectorized), then everything reaches
+// the LLVM dialect.
 
 // BUF-LABEL: func.func @block
 // BUF-SAME: (%{{.*}}: memref<1x8x16xf32>, %{{.*}}: memref<16xf32>, %[[OUT:.*]]: memref<1x8x16xf32>)
 // BUF-NOT: megalodon.
 // BUF-NOT: tensor<
-// BUF: linalg.generic
+// BUF: vector.transfer_read
 // BUF: return
 // BUF-NOT: return %
 

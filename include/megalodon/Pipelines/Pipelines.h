@@ -22,6 +22,41 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse producer/consumer elementwise linalg ops"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Register-tiled vector kernels for matmuls and "
+                     "vectorized elementwise/reduction generics"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> matmulRows{
+      *this, "matmul-rows", llvm::cl::desc("Rows of the matmul register tile"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> matmulLanes{
+      *this, "matmul-lanes",
+      llvm::cl::desc("Columns (vector lanes) of the matmul register tile"),
+      llvm::cl::init(16)};
+  PassOptions::Option<int64_t> matmulRowBlock{
+      *this, "matmul-row-block",
+      llvm::cl::desc("Rows of A per cache block of a matmul"),
+      llvm::cl::init(48)};
+  PassOptions::Option<int64_t> matmulKUnroll{
+      *this, "matmul-k-unroll",
+      llvm::cl::desc("Unroll factor of the matmul reduction loop"),
+      llvm::cl::init(2)};
+  PassOptions::Option<int64_t> vectorSize{
+      *this, "vector-size",
+      llvm::cl::desc("Lanes of the innermost tile of vectorized generics"),
+      llvm::cl::init(16)};
+  PassOptions::Option<bool> approximateMath{
+      *this, "approximate-math",
+      llvm::cl::desc("Polynomial approximations (a few ulp) of exp, tanh and "
+                     "log in vectorized code instead of libm calls"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> threads{
+      *this, "threads",
+      llvm::cl::desc("Threads of the compiled code: 1 emits sequential code; "
+                     "0 leaves the count to the OpenMP runtime "
+                     "(OMP_NUM_THREADS, else all cores); N > 1 fixes it"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> lowerToLLVM{
       *this, "lower-to-llvm",
       llvm::cl::desc("Continue past bufferization to the LLVM dialect"),

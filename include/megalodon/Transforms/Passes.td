@@ -23,4 +23,96 @@ def ExpandMemRefCopy : Pass<"megalodon-expand-memref-copy"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
+  let summary = "Register-tiled vector kernels for matmuls, vectorized "
+                "elementwise and reduction generics";
+  let description = [{
+    Runs on tensors, before bufferization, and rewrites two kinds of linalg
+    ops into loop nests of vector operations that LLVM maps onto FMA units:
+
+    * `linalg.matmul` with a plain `[K, N]` or a transposed `[N, K]` B
+      operand (static f32 shapes, N a multiple of `nr`, at least `mr` rows)
+      becomes a cache-blocked loop nest around an `mr` x `nr` register tile:
+      the accumulators are `mr` vectors of `nr` lanes, each k step loads one
+      `nr`-wide row of B and broadcasts one element of A per row, and the k
+      loop is unrolled `k-unroll` times. A transposed B is first repacked into
+      `[N / nr, K, nr]` panels so that every load is contiguous. Rows are
+      blocked by `mc` so that a block of A stays in L2 while the panels of B
+      stream through L1. Rows that do not fill a register tile get a
+      one-row kernel. The row-block loop is an `scf.forall` when
+      `parallel` is set, so the matmul can be split across threads.
+    * A `linalg.generic` with static shapes, projected-permutation indexing
+      maps that keep the innermost loop contiguous, and a vectorizable body
+      is tiled to one innermost strip of `vector-size` elements (the whole
+      innermost loop when it is a reduction no longer than
+      `max-reduction-size`) and vectorized with linalg::vectorize. Its outer
+      tile loop is an `scf.forall` when `parallel` is set, the op has at
+      least `min-parallel-elements` iterations and is not already inside a
+      parallel loop (scans run many small generics per step).
+
+    Ops that do not fit are left for the scalar lowering.
+  }];
+  let options = [
+    Option<"matmul", "matmul", "bool", "true",
+           "Rewrite linalg.matmul ops into register-tiled vector kernels">,
+    Option<"elementwise", "elementwise", "bool", "true",
+           "Tile and vectorize elementwise and reduction linalg.generic ops">,
+    Option<"mr", "mr", "int64_t", "4",
+           "Rows of the matmul register tile">,
+    Option<"nr", "nr", "int64_t", "16",
+           "Columns of the matmul register tile (vector lanes)">,
+    Option<"mc", "mc", "int64_t", "48",
+           "Rows of A per cache block (a multiple of mr)">,
+    Option<"kUnroll", "k-unroll", "int64_t", "2",
+           "Unroll factor of the matmul reduction loop">,
+    Option<"vectorSize", "vector-size", "int64_t", "16",
+           "Lanes of the innermost tile of vectorized generics">,
+    Option<"maxReductionSize", "max-reduction-size", "int64_t", "1024",
+           "Longest innermost reduction vectorized as one vector">,
+    Option<"parallel", "parallel", "bool", "false",
+           "Emit the outermost tile loops as scf.forall">,
+    Option<"minParallelElements", "min-parallel-elements", "int64_t", "32768",
+           "Smallest generic (in loop iterations) given an scf.forall: "
+           "below it forking threads costs more than the work">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def ApproximateMath : Pass<"megalodon-approximate-math"> {
+  let summary = "Replace f32 transcendental functions by polynomial "
+                "approximations";
+  let description = [{
+    The LLVM lowering turns `math.exp` and friends into libm calls, which
+    scalarize vector code (one call per lane, 5-20 ns each). MLIR's polynomial
+    approximations are plain arithmetic that stays vectorized (FMAs, about
+    0.4 ns per element) with a relative error of a few ulp (<= 3e-7 for exp,
+    tanh and log), far inside what the model tolerances allow.
+
+    Only the functions named in `ops` (math dialect mnemonics) are rewritten.
+
+    ```mlir
+    %y = math.exp %x : vector<16xf32>
+    // becomes a range reduction, a polynomial and an exponent bit-shift
+    ```
+  }];
+  let options = [
+    ListOption<"ops", "ops", "std::string",
+               "Math ops to approximate (default: exp, expm1, tanh, log, "
+               "log1p, log2)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // MEGALODON_TRANSFORMS_PASSES_TD

@@ -4,6 +4,7 @@
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -74,17 +75,37 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
       .run(module, mam);
 }
 
+/// Whether `module` calls into the OpenMP runtime (parallel loops).
+bool usesOpenMP(const llvm::Module &module) {
+  for (const llvm::Function &function : module.functions())
+    if (function.isDeclaration() && function.getName().starts_with("__kmpc_"))
+      return true;
+  return false;
+}
+
 /// Links `object` into a shared library. Unresolved symbols (libm, malloc)
-/// bind when the runtime loads the library into its process.
-llvm::Error link(llvm::StringRef object, llvm::StringRef library) {
+/// bind when the runtime loads the library into its process. Parallel code
+/// links LLVM's OpenMP runtime from the LLVM install this compiler was built
+/// against (its OpenMP lowering targets that runtime's ABI), with an rpath so
+/// the library loads without LD_LIBRARY_PATH.
+llvm::Error link(llvm::StringRef object, llvm::StringRef library,
+                 bool openmp) {
   llvm::SmallVector<std::string> args;
+  bool isLld = false;
   if (auto lld = llvm::sys::findProgramByName("ld.lld")) {
     args = {*lld, "-shared", "-o", library.str(), object.str()};
+    isLld = true;
   } else if (auto cc = llvm::sys::findProgramByName("cc")) {
     args = {*cc, "-shared", "-o", library.str(), object.str()};
   } else {
     return llvm::createStringError(
         "no linker found: install lld (ld.lld) or a C compiler (cc)");
+  }
+  if (openmp) {
+    std::string libDir = MEGALODON_LLVM_LIBRARY_DIR;
+    args.push_back("-L" + libDir);
+    args.push_back("-lomp");
+    args.push_back(isLld ? "-rpath=" + libDir : "-Wl,-rpath," + libDir);
   }
   llvm::SmallVector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::string error;
@@ -103,6 +124,7 @@ llvm::Error emitSharedLibrary(ModuleOp llvmDialectModule,
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
   llvmDialectModule.getContext()->appendDialectRegistry(registry);
 
   llvm::LLVMContext llvmContext;
@@ -132,7 +154,7 @@ llvm::Error emitSharedLibrary(ModuleOp llvmDialectModule,
       return llvm::createStringError("the target cannot emit object files");
     codegen.run(*module);
   }
-  llvm::Error linked = link(object, libraryPath);
+  llvm::Error linked = link(object, libraryPath, usesOpenMP(*module));
   llvm::sys::fs::remove(object);
   return linked;
 }

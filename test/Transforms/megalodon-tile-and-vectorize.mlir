@@ -1,0 +1,159 @@
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 k-unroll=2 parallel=true" | FileCheck %s
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 k-unroll=2" | FileCheck %s --check-prefix=SEQ
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="matmul=false parallel=true" | FileCheck %s --check-prefix=PAR
+
+// A linear layer (transposed B): B is repacked into 16-wide panels, the 8
+// full rows run in a forall over row blocks, each a loop over panels around
+// 4x16 register tiles whose k loop is unrolled twice and carries four vector
+// accumulators; the two rows left over get a one-row kernel. Without
+// `parallel` the row blocks are an scf.for.
+
+// SEQ-LABEL: func @matmul_transpose_b
+// SEQ-NOT: scf.forall
+// SEQ: scf.for
+// SEQ: tensor.extract_slice {{.*}} to tensor<?x32xf32>
+// SEQ: math.fma
+// SEQ: tensor.insert_slice
+
+// CHECK-LABEL: func @matmul_transpose_b
+// CHECK-SAME: (%[[A:.*]]: tensor<10x8xf32>, %[[W:.*]]: tensor<32x8xf32>, %[[C:.*]]: tensor<10x32xf32>)
+// CHECK: %[[EXP:.*]] = tensor.expand_shape %[[W]] {{\[}}[0, 1], [2]] output_shape [2, 16, 8]
+// CHECK: %[[PANELS:.*]] = linalg.transpose ins(%[[EXP]] : tensor<2x16x8xf32>) outs(%{{.*}} : tensor<2x8x16xf32>) permutation = [0, 2, 1]
+// CHECK: scf.forall (%{{.*}}) in (1) shared_outs(%{{.*}} = %[[C]])
+// CHECK: scf.for %[[PANEL:[a-z0-9]+]] =
+// CHECK: scf.for %{{.*}} =
+// CHECK-COUNT-4: vector.transfer_read {{.*}} : tensor<?x32xf32>, vector<16xf32>
+// CHECK: scf.for %[[K:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c2 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.transfer_read %[[PANELS]][%[[PANEL]], %[[K]], %{{.*}}], %{{.*}} : tensor<2x8x16xf32>, vector<16xf32>
+// CHECK: tensor.extract %[[A]]
+// CHECK: vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// CHECK-COUNT-8: math.fma
+// CHECK: scf.yield {{.*}} : vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>
+// CHECK-COUNT-4: vector.transfer_write
+// CHECK: tensor.parallel_insert_slice
+// Remainder rows: one accumulator.
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} -> (vector<16xf32>)
+// CHECK-COUNT-2: math.fma
+// CHECK-NOT: linalg.matmul
+func.func @matmul_transpose_b(%a: tensor<10x8xf32>, %w: tensor<32x8xf32>,
+                              %c: tensor<10x32xf32>) -> tensor<10x32xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                      affine_map<(m, n, k) -> (n, k)>,
+                                      affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %w : tensor<10x8xf32>, tensor<32x8xf32>)
+      outs(%c : tensor<10x32xf32>) -> tensor<10x32xf32>
+  return %r : tensor<10x32xf32>
+}
+
+// -----
+
+// A plain [K, N] B needs no packing: its rows are already contiguous. An odd
+// K leaves one unrolled k step after the loop.
+
+// CHECK-LABEL: func @matmul
+// CHECK-SAME: (%[[A:.*]]: tensor<8x5xf32>, %[[B:.*]]: tensor<5x16xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: scf.forall
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.transfer_read %[[B]]
+// CHECK: scf.yield
+// CHECK: vector.transfer_read %[[B]][%c4
+// CHECK-COUNT-4: math.fma
+// CHECK-NOT: linalg.matmul
+func.func @matmul(%a: tensor<8x5xf32>, %b: tensor<5x16xf32>,
+                  %c: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<8x5xf32>, tensor<5x16xf32>)
+      outs(%c : tensor<8x16xf32>) -> tensor<8x16xf32>
+  return %r : tensor<8x16xf32>
+}
+
+// -----
+
+// N not a multiple of the lanes: left for the scalar lowering. Fewer rows
+// than a register tile: the one-row kernel only.
+
+// CHECK-LABEL: func @matmul_small
+// CHECK: linalg.matmul
+// CHECK-NOT: scf.forall
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1
+// CHECK: scf.for {{.*}} -> (vector<16xf32>)
+// CHECK: math.fma
+// CHECK-NOT: linalg.matmul
+func.func @matmul_small(%a: tensor<8x4xf32>, %b: tensor<4x12xf32>,
+                        %c: tensor<8x12xf32>, %x: tensor<2x4xf32>,
+                        %y: tensor<4x16xf32>, %z: tensor<2x16xf32>)
+    -> (tensor<8x12xf32>, tensor<2x16xf32>) {
+  %r = linalg.matmul ins(%a, %b : tensor<8x4xf32>, tensor<4x12xf32>)
+      outs(%c : tensor<8x12xf32>) -> tensor<8x12xf32>
+  %s = linalg.matmul ins(%x, %y : tensor<2x4xf32>, tensor<4x16xf32>)
+      outs(%z : tensor<2x16xf32>) -> tensor<2x16xf32>
+  return %r, %s : tensor<8x12xf32>, tensor<2x16xf32>
+}
+
+// -----
+
+// Elementwise: one row at a time in strips of 16 lanes. Large enough ops get
+// an scf.forall over rows when `parallel` is set.
+
+// CHECK-LABEL: func @elementwise
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} step %c16
+// CHECK: vector.transfer_read {{.*}} vector<16xf32>
+// CHECK: math.exp {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write
+// CHECK-NOT: linalg.generic
+// PAR-LABEL: func @elementwise
+// PAR: scf.forall (%{{.*}}) in (512)
+// PAR: scf.for {{.*}} step %c16
+// PAR: math.exp {{.*}} : vector<16xf32>
+// PAR: tensor.parallel_insert_slice
+func.func @elementwise(%a: tensor<512x64xf32>, %b: tensor<64xf32>)
+    -> tensor<512x64xf32> {
+  %e = tensor.empty() : tensor<512x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                                        affine_map<(i, j) -> (j)>,
+                                        affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<512x64xf32>, tensor<64xf32>)
+      outs(%e : tensor<512x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %t = math.exp %s : f32
+    linalg.yield %t : f32
+  } -> tensor<512x64xf32>
+  return %r : tensor<512x64xf32>
+}
+
+// -----
+
+// A row reduction is vectorized over the whole row: one horizontal
+// reduction per row. A transposed access is not vectorized.
+
+// CHECK-LABEL: func @reductions
+// CHECK: scf.for
+// CHECK: vector.transfer_read {{.*}} vector<64xf32>
+// CHECK: vector.multi_reduction <add>
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel"]
+func.func @reductions(%a: tensor<4x64xf32>, %init: tensor<4xf32>,
+                      %t: tensor<64x4xf32>) -> (tensor<4xf32>, tensor<4x64xf32>) {
+  %s = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                                        affine_map<(i, j) -> (i)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%a : tensor<4x64xf32>) outs(%init : tensor<4xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %q = arith.addf %x, %o : f32
+    linalg.yield %q : f32
+  } -> tensor<4xf32>
+  %e = tensor.empty() : tensor<4x64xf32>
+  %u = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j, i)>,
+                                        affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%t : tensor<64x4xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  } -> tensor<4x64xf32>
+  return %s, %u : tensor<4xf32>, tensor<4x64xf32>
+}
