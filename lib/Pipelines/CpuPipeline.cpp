@@ -105,6 +105,8 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
+  // The deallocation pipeline leaves buffers of scf.forall bodies alone.
+  pm.addPass(createFreeParallelBuffers());
   if (!options.lowerToLLVM)
     return;
 

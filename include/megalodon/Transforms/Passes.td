@@ -115,4 +115,27 @@ def ApproximateMath : Pass<"megalodon-approximate-math"> {
   ];
 }
 
+def FreeParallelBuffers : Pass<"megalodon-free-parallel-buffers"> {
+  let summary = "Free buffers allocated inside scf.forall bodies";
+  let description = [{
+    The ownership-based buffer deallocation does not handle `scf.forall`:
+    buffers allocated inside a parallel body (per-chunk attention scores,
+    per-thread scratch) are left without a `memref.dealloc`, so every call of
+    a compiled entry point would leak them. A buffer allocated in such a body
+    cannot outlive its block unless it is returned or yielded, so this pass
+    frees every such buffer that does not escape at the end of the block
+    that allocates it, and reports the ones that escape.
+
+    ```mlir
+    scf.forall (%i) in (2) {
+      %a = memref.alloc() : memref<16x16xf32>
+      ...
+      // inserted:
+      memref.dealloc %a : memref<16x16xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // MEGALODON_TRANSFORMS_PASSES_TD
