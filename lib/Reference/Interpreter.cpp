@@ -13,6 +13,7 @@
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -178,6 +179,9 @@ private:
         })
         .Case([&](ChunkAttentionOp o) { return attention(o); })
         .Case([&](KVCacheUpdateOp o) { return cacheUpdate(o); })
+        // Autodiff seeds the loss's cotangent and builds zero cotangents as
+        // constants.
+        .Case([&](arith::ConstantOp o) { return constant(o); })
         // Gradient ops, and the "no rule" error for unknown ops.
         .Default([&](Operation *other) {
           return ref::detail::evaluateGradient(other, *this);
@@ -190,6 +194,39 @@ private:
     RefValue &y = defineReal(op->getResult(0));
     for (int64_t i = 0; i < a.numel(); ++i)
       y.real[i] = fn(a.real[i], b.real[i]);
+    return llvm::Error::success();
+  }
+
+  llvm::Error constant(arith::ConstantOp o) {
+    auto dense = dyn_cast<DenseElementsAttr>(o.getValue());
+    if (!dense || !isa<RankedTensorType>(o.getType()))
+      return error(o, "only dense tensor constants are supported");
+    std::vector<int64_t> shape = shapeOf(o.getResult());
+    switch (kindOf(o.getType())) {
+    case RefValue::Kind::Real: {
+      std::vector<double> values;
+      for (const APFloat &v : dense.getValues<APFloat>())
+        values.push_back(v.convertToDouble());
+      define(o.getResult(), RefValue::realTensor(shape, std::move(values)));
+      break;
+    }
+    case RefValue::Kind::Complex: {
+      std::vector<ref::cdouble> values;
+      for (const std::complex<APFloat> &v :
+           dense.getValues<std::complex<APFloat>>())
+        values.emplace_back(v.real().convertToDouble(),
+                            v.imag().convertToDouble());
+      define(o.getResult(), RefValue::complexTensor(shape, std::move(values)));
+      break;
+    }
+    case RefValue::Kind::Integer: {
+      std::vector<int64_t> values;
+      for (const APInt &v : dense.getValues<APInt>())
+        values.push_back(v.getSExtValue());
+      define(o.getResult(), RefValue::integerTensor(shape, std::move(values)));
+      break;
+    }
+    }
     return llvm::Error::success();
   }
 

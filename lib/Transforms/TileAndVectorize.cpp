@@ -6,6 +6,12 @@
 // AVX2-class cores, and building it directly avoids the contraction lowering
 // fallbacks (dot products, unit-dim contractions) that cost 5-10x.
 //
+// Repacking a transposed B costs a full pass over B per call, which is most
+// of the work when A has only a few rows (single-token decoding). Those
+// matmuls get a kernel that reads B in place instead: square nr x nr blocks
+// of B are transposed in registers, so the FMAs, and thus the rounding, are
+// exactly those of the register tile (see emitTransposedTile).
+//
 // Elementwise and reduction generics use upstream tiling and
 // linalg::vectorize: they are memory bound, so an innermost strip of vector
 // lanes is all they need.
@@ -48,7 +54,7 @@ static bool isInParallelLoop(Operation *op) {
 
 /// Tile sizes of the matmul kernel (see the pass options).
 struct MatmulTiling {
-  int64_t mr, nr, mc, kUnroll;
+  int64_t mr, nr, mc, kUnroll, gemvNc;
 };
 
 /// Whether `op` is C[M, N] += A[M, K] * B on static f32 tensors with B either
@@ -84,8 +90,10 @@ static bool matchMatmul(linalg::MatmulOp op, bool &transposedB) {
 /// Emits the kernel of one matmul into `b` and returns the result tensor.
 class MatmulKernel {
 public:
+  /// With `inPlace`, a transposed B is read as it is (the small-M kernel)
+  /// instead of being repacked into panels.
   MatmulKernel(OpBuilder &b, Location loc, Value lhs, Value rhs,
-               bool transposedB, const MatmulTiling &tiling)
+               bool transposedB, bool inPlace, const MatmulTiling &tiling)
       : b(b), loc(loc), lhs(lhs), tiling(tiling) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
     auto rhsType = cast<RankedTensorType>(rhs.getType());
@@ -93,8 +101,8 @@ public:
     numN = transposedB ? rhsType.getDimSize(0) : rhsType.getDimSize(1);
     vectorType = VectorType::get({tiling.nr}, b.getF32Type());
     zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    this->rhs = transposedB ? packPanels(rhs) : rhs;
-    packed = transposedB;
+    packed = transposedB && !inPlace;
+    this->rhs = packed ? packPanels(rhs) : rhs;
   }
 
   /// C[M, N] += A * B for the accumulator `init`.
@@ -108,6 +116,90 @@ public:
     if (fullRows < numM)
       result = emitRows(result, index(fullRows), index(numM), 1);
     return result;
+  }
+
+  /// C[M, N] += A * B for the accumulator `init` with fewer than mr rows and
+  /// B an unpacked [N, K] operand: blocks of gemv-nc columns, each a loop over
+  /// panels of nr columns. The blocks are independent (each writes its own
+  /// columns of C), so with `parallel` they form an scf.forall.
+  Value buildTransposed(Value init, bool parallel) {
+    int64_t numM = cast<RankedTensorType>(init.getType()).getDimSize(0);
+    int64_t numPanels = numN / tiling.nr;
+    int64_t blockPanels =
+        std::clamp(tiling.gemvNc / tiling.nr, int64_t(1), numPanels);
+    int64_t numBlocks = llvm::divideCeil(numPanels, blockPanels);
+    OpBuilder::InsertionGuard guard(b);
+
+    // The [M, columns] slice of `c` for `block`, updated by the kernel.
+    auto emitBlock = [&](Value c, Value block,
+                         function_ref<void(Value, ArrayRef<OpFoldResult>,
+                                           ArrayRef<OpFoldResult>)>
+                             insert) {
+      AffineExpr d0;
+      bindDims(b.getContext(), d0);
+      OpFoldResult firstPanel = affine::makeComposedFoldedAffineApply(
+          b, loc, d0 * blockPanels, {OpFoldResult(block)});
+      OpFoldResult panels = affine::makeComposedFoldedAffineMin(
+          b, loc,
+          AffineMap::get(1, 0,
+                         {b.getAffineConstantExpr(blockPanels),
+                          numPanels - d0 * blockPanels},
+                         b.getContext()),
+          {OpFoldResult(block)});
+      SmallVector<OpFoldResult> offsets = {
+          b.getIndexAttr(0), affine::makeComposedFoldedAffineApply(
+                                 b, loc, d0 * tiling.nr, {firstPanel})};
+      SmallVector<OpFoldResult> sizes = {
+          b.getIndexAttr(numM),
+          affine::makeComposedFoldedAffineApply(b, loc, d0 * tiling.nr,
+                                                {panels})};
+      Value slice = tensor::ExtractSliceOp::create(
+          b, loc, c, offsets, sizes,
+          SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+      Value first = getValueOrCreateConstantIndexOp(b, loc, firstPanel);
+      scf::ForOp panelLoop = makeLoop(
+          index(0), getValueOrCreateConstantIndexOp(b, loc, panels), index(1),
+          slice, [&](Value panel, ValueRange args) {
+            Value global = arith::AddIOp::create(b, loc, first, panel);
+            return SmallVector<Value>{
+                emitTransposedTile(args[0], panel, global, numM)};
+          });
+      insert(panelLoop.getResult(0), offsets, sizes);
+    };
+
+    SmallVector<OpFoldResult> unitStrides(2, b.getIndexAttr(1));
+    if (!parallel) {
+      scf::ForOp blocks = makeLoop(
+          index(0), index(numBlocks), index(1), init,
+          [&](Value block, ValueRange args) {
+            Value result;
+            emitBlock(args[0], block,
+                      [&](Value updated, ArrayRef<OpFoldResult> offsets,
+                          ArrayRef<OpFoldResult> sizes) {
+                        result = tensor::InsertSliceOp::create(
+                            b, loc, updated, args[0], offsets, sizes,
+                            unitStrides);
+                      });
+            return SmallVector<Value>{result};
+          });
+      return blocks.getResult(0);
+    }
+
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(numBlocks)},
+        ValueRange{init}, std::nullopt);
+    b.setInsertionPointToStart(forall.getBody());
+    Value shared = forall.getRegionIterArgs()[0];
+    emitBlock(shared, forall.getInductionVars()[0],
+              [&](Value updated, ArrayRef<OpFoldResult> offsets,
+                  ArrayRef<OpFoldResult> sizes) {
+                OpBuilder::InsertionGuard inner(b);
+                b.setInsertionPointToStart(forall.getTerminator().getBody());
+                tensor::ParallelInsertSliceOp::create(b, loc, updated, shared,
+                                                      offsets, sizes,
+                                                      unitStrides);
+              });
+    return forall.getResult(0);
   }
 
 private:
@@ -318,6 +410,107 @@ private:
     return c;
   }
 
+  /// Transposes the square block held in `rows` (one vector per row, as many
+  /// lanes as rows, a power of two) in place. Stage `bit` swaps that bit
+  /// between the row and the lane index of every element by shuffling each
+  /// pair of rows that differ in it; after all stages element (r, l) sits in
+  /// row l, lane r. Two-source shuffles with constant masks map onto single
+  /// permute instructions.
+  void transposeInRegisters(SmallVectorImpl<Value> &rows) {
+    int64_t n = rows.size();
+    for (int64_t bit = 1; bit < n; bit <<= 1) {
+      SmallVector<int64_t> lowMask(n), highMask(n);
+      for (int64_t l = 0; l < n; ++l) {
+        lowMask[l] = (l & bit) ? n + (l ^ bit) : l;
+        highMask[l] = (l & bit) ? n + l : (l ^ bit);
+      }
+      for (int64_t r = 0; r < n; ++r) {
+        if (r & bit)
+          continue;
+        Value low = rows[r], high = rows[r | bit];
+        rows[r] = vector::ShuffleOp::create(b, loc, low, high, lowMask);
+        rows[r | bit] = vector::ShuffleOp::create(b, loc, low, high, highMask);
+      }
+    }
+  }
+
+  /// `width` (at most nr) k steps from `k` of the small-M kernel: the nr x nr
+  /// block of the [N, K] B at (wRow, k) is loaded row by row (contiguous),
+  /// zero-padded past `width`, and transposed so that each k step gets the
+  /// nr-wide row of B the register tile would load from a panel.
+  void emitTransposedSteps(SmallVectorImpl<Value> &acc, Value wRow, Value k,
+                           int64_t width) {
+    auto rowType = VectorType::get({width}, b.getF32Type());
+    Value padded;
+    if (width < tiling.nr)
+      padded = arith::ConstantOp::create(
+          b, loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
+    SmallVector<Value> rows;
+    for (int64_t i = 0; i < tiling.nr; ++i) {
+      Value n = i == 0 ? wRow
+                       : arith::AddIOp::create(b, loc, wRow, index(i))
+                             .getResult();
+      Value row = vector::TransferReadOp::create(
+          b, loc, rowType, rhs, ValueRange{n, k}, zero, ArrayRef<bool>{true});
+      if (padded)
+        row = vector::InsertStridedSliceOp::create(b, loc, row, padded,
+                                                   ArrayRef<int64_t>{0},
+                                                   ArrayRef<int64_t>{1});
+      rows.push_back(row);
+    }
+    transposeInRegisters(rows);
+    for (int64_t j = 0; j < width; ++j) {
+      Value kj =
+          j == 0 ? k : arith::AddIOp::create(b, loc, k, index(j)).getResult();
+      for (size_t r = 0; r < acc.size(); ++r) {
+        Value a = tensor::ExtractOp::create(b, loc, lhs,
+                                            ValueRange{index(r), kj});
+        Value splat = vector::BroadcastOp::create(b, loc, vectorType, a);
+        // Same operands, order and op as emitStep: a row of C must round
+        // identically whichever kernel computes it.
+        acc[r] = math::FmaOp::create(b, loc, splat, rows[j], acc[r]);
+      }
+    }
+  }
+
+  /// All `rows` rows of C for the nr columns of panel `panel` of the block
+  /// `c` (global panel `globalPanel` of B). Each accumulator lane runs the
+  /// same chain of FMAs over k as in emitTile, so decoding (one row) and
+  /// prefill (many rows, register tiles) agree bit for bit. The dependent
+  /// chains are short next to the shuffles, and the out-of-order core
+  /// overlaps the next block's loads and shuffles with them.
+  Value emitTransposedTile(Value c, Value panel, Value globalPanel,
+                           int64_t rows) {
+    Value column = arith::MulIOp::create(b, loc, panel, index(tiling.nr));
+    Value wRow = arith::MulIOp::create(b, loc, globalPanel, index(tiling.nr));
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < rows; ++r)
+      acc.push_back(vector::TransferReadOp::create(
+          b, loc, vectorType, c, ValueRange{index(r), column}, zero,
+          ArrayRef<bool>{true}));
+
+    int64_t fullK = numK / tiling.nr * tiling.nr;
+    if (fullK > 0) {
+      scf::ForOp kLoop = makeLoop(
+          index(0), index(fullK), index(tiling.nr), acc,
+          [&](Value k, ValueRange accArgs) {
+            SmallVector<Value> inner(accArgs);
+            emitTransposedSteps(inner, wRow, k, tiling.nr);
+            return inner;
+          });
+      acc.assign(kLoop.getResults().begin(), kLoop.getResults().end());
+    }
+    if (fullK < numK)
+      emitTransposedSteps(acc, wRow, index(fullK), numK - fullK);
+
+    for (auto [r, value] : llvm::enumerate(acc))
+      c = vector::TransferWriteOp::create(b, loc, value, c,
+                                          ValueRange{index(r), column},
+                                          ArrayRef<bool>{true})
+              .getResult();
+    return c;
+  }
+
   OpBuilder &b;
   Location loc;
   Value lhs, rhs;
@@ -342,10 +535,15 @@ static LogicalResult rewriteMatmul(RewriterBase &rewriter, linalg::MatmulOp op,
   // many (resumed streams are compared bit for bit with whole ones).
   if (resultType.getDimSize(1) % tiling.nr != 0)
     return failure();
+  // Too few rows to amortize repacking B: read it in place. The in-register
+  // transpose needs a power-of-two number of lanes.
+  bool inPlace = transposedB && resultType.getDimSize(0) < tiling.mr &&
+                 llvm::isPowerOf2_64(tiling.nr);
   rewriter.setInsertionPoint(op);
   MatmulKernel kernel(rewriter, op.getLoc(), op.getDpsInputs()[0],
-                      op.getDpsInputs()[1], transposedB, tiling);
-  Value result = kernel.build(op.getDpsInits()[0], parallel);
+                      op.getDpsInputs()[1], transposedB, inPlace, tiling);
+  Value result = inPlace ? kernel.buildTransposed(op.getDpsInits()[0], parallel)
+                         : kernel.build(op.getDpsInits()[0], parallel);
   rewriter.replaceOp(op, result);
   return success();
 }
@@ -376,13 +574,14 @@ struct TileAndVectorizePass
   using TileAndVectorizeBase::TileAndVectorizeBase;
 
   void runOnOperation() override {
-    if (mr < 1 || nr < 1 || mc < 1 || kUnroll < 1 || vectorSize < 1) {
+    if (mr < 1 || nr < 1 || mc < 1 || kUnroll < 1 || gemvNc < 1 ||
+        vectorSize < 1) {
       getOperation()->emitError("tile sizes must be positive");
       return signalPassFailure();
     }
     IRRewriter rewriter(&getContext());
     if (matmul) {
-      MatmulTiling tiling{mr, nr, mc, kUnroll};
+      MatmulTiling tiling{mr, nr, mc, kUnroll, gemvNc};
       SmallVector<linalg::MatmulOp> matmuls;
       getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
       for (linalg::MatmulOp op : matmuls)

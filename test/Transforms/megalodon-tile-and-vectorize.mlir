@@ -94,6 +94,56 @@ func.func @matmul_small(%a: tensor<8x4xf32>, %b: tensor<4x12xf32>,
 
 // -----
 
+// Fewer rows than a register tile with a transposed B: B is read in place,
+// not repacked. Blocks of 64 columns (the second one short) run in a forall;
+// each panel keeps one accumulator per row, and every 16 k steps load a
+// 16x16 block of B row by row and transpose it with shuffles, so the FMA
+// chain of each lane is the register tile's. The last 4 k steps (K = 20)
+// load 4-wide rows padded to 16 lanes. No horizontal reduction is needed.
+
+// CHECK-LABEL: func @matmul_transpose_b_one_row
+// CHECK-SAME: (%[[A:.*]]: tensor<1x20xf32>, %[[W:.*]]: tensor<96x20xf32>, %[[C:.*]]: tensor<1x96xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %[[C]])
+// CHECK: tensor.extract_slice {{.*}} to tensor<1x?xf32>
+// CHECK: scf.for {{.*}} -> (tensor<1x?xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<1x?xf32>, vector<16xf32>
+// CHECK: scf.for %[[K:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c16 iter_args({{.*}}) -> (vector<16xf32>)
+// CHECK-COUNT-16: vector.transfer_read %[[W]][%{{.*}}, %[[K]]], %{{.*}} : tensor<96x20xf32>, vector<16xf32>
+// CHECK-COUNT-64: vector.shuffle
+// CHECK: tensor.extract %[[A]]
+// CHECK: vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// CHECK-COUNT-16: math.fma
+// CHECK: scf.yield {{.*}} : vector<16xf32>
+// CHECK-COUNT-16: vector.transfer_read %[[W]]{{.*}} : tensor<96x20xf32>, vector<4xf32>
+// CHECK: vector.insert_strided_slice
+// CHECK-COUNT-4: math.fma
+// CHECK-NOT: math.fma
+// CHECK: vector.transfer_write
+// CHECK: tensor.parallel_insert_slice
+// CHECK-NOT: vector.reduction
+// CHECK-NOT: linalg.matmul
+// SEQ-LABEL: func @matmul_transpose_b_one_row
+// SEQ-NOT: linalg.transpose
+// SEQ-NOT: scf.forall
+// SEQ: scf.for {{.*}} -> (tensor<1x96xf32>)
+// SEQ: vector.shuffle
+// SEQ: math.fma
+// SEQ: tensor.insert_slice
+func.func @matmul_transpose_b_one_row(%a: tensor<1x20xf32>,
+                                      %w: tensor<96x20xf32>,
+                                      %c: tensor<1x96xf32>)
+    -> tensor<1x96xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                      affine_map<(m, n, k) -> (n, k)>,
+                                      affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %w : tensor<1x20xf32>, tensor<96x20xf32>)
+      outs(%c : tensor<1x96xf32>) -> tensor<1x96xf32>
+  return %r : tensor<1x96xf32>
+}
+
+// -----
+
 // Elementwise: one row at a time in strips of 16 lanes. Large enough ops get
 // an scf.forall over rows when `parallel` is set.
 

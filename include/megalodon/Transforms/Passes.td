@@ -65,6 +65,11 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
            "Rows of A per cache block (a multiple of mr)">,
     Option<"kUnroll", "k-unroll", "int64_t", "2",
            "Unroll factor of the matmul reduction loop">,
+    Option<"gemvNc", "gemv-nc", "int64_t", "64",
+           "Columns of C per block (rounded down to a multiple of nr) of the "
+           "kernel for matmuls with fewer than mr rows and a transposed B, "
+           "which reads B in place instead of repacking it; the blocks form "
+           "the scf.forall">,
     Option<"vectorSize", "vector-size", "int64_t", "16",
            "Lanes of the innermost tile of vectorized generics">,
     Option<"maxReductionSize", "max-reduction-size", "int64_t", "1024",
@@ -136,6 +141,47 @@ def FreeParallelBuffers : Pass<"megalodon-free-parallel-buffers"> {
     ```
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def Autodiff : Pass<"megalodon-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Reverse-mode differentiation of loss functions";
+  let description = [{
+    For each function `@f` named in `functions` (default: `loss`), which must
+    return exactly one 0-d float tensor (the loss), adds `@f_grad` with the
+    same arguments and argument attributes. It returns the loss, then the
+    gradient of the loss with respect to every argument tagged
+    `megalodon.param`, in argument order, each result tagged
+    `megalodon.grad` with the parameter's name. `@f` stays unchanged.
+
+    The body of `@f_grad` is that of `@f` followed by the vector-Jacobian
+    products that each op builds through `DifferentiableOpInterface`, in
+    reverse order, seeded with cotangent 1 for the loss. Only values that
+    depend on a parameter are differentiated (no gradient flows into tokens,
+    targets or carried state), results that nothing differentiated uses get
+    no cotangent (e.g. the final statistics of `timestep_norm`, the last
+    state of `cema`), and a value with several uses (the residual stream, an
+    embedding table shared with the output projection) gets the sum of its
+    cotangents, built with `megalodon.add`. A parameter the loss does not
+    depend on gets zeros. An op between a parameter and the loss that has no
+    VJP (decoding-only cache ops, ops of other dialects) is an error.
+
+    ```mlir
+    func.func @loss(%x: tensor<4xf32>, %t: tensor<i32>,
+                    %w: tensor<4xf32> {megalodon.param = "w"}) -> tensor<f32>
+    // gains
+    func.func @loss_grad(%x: tensor<4xf32>, %t: tensor<i32>,
+                         %w: tensor<4xf32> {megalodon.param = "w"})
+        -> (tensor<f32>, tensor<4xf32> {megalodon.grad = "w"})
+    ```
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "Functions to differentiate (default: loss)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::megalodon::MegalodonDialect",
+  ];
 }
 
 #endif // MEGALODON_TRANSFORMS_PASSES_TD

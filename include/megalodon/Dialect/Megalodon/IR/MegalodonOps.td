@@ -8,6 +8,7 @@
 #define MEGALODON_OPS_TD
 
 include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.td"
+include "megalodon/Interfaces/DifferentiableOpInterface.td"
 include "mlir/IR/OpBase.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -17,13 +18,19 @@ class Megalodon_Op<string mnemonic, list<Trait> traits = []>
   let hasVerifier = 1;
 }
 
+/// A forward op: it builds its own vector-Jacobian product (Vjp*.cpp), which
+/// megalodon-autodiff composes. The gradient ops are not differentiable.
+class Megalodon_DifferentiableOp<string mnemonic, list<Trait> traits = []>
+    : Megalodon_Op<mnemonic, !listconcat(traits,
+          [DeclareOpInterfaceMethods<DifferentiableOpInterface>])>;
+
 defvar Megalodon_Tensor = AnyRankedTensor;
 
 //===----------------------------------------------------------------------===//
 // Embedding and loss
 //===----------------------------------------------------------------------===//
 
-def Megalodon_EmbeddingOp : Megalodon_Op<"embedding"> {
+def Megalodon_EmbeddingOp : Megalodon_DifferentiableOp<"embedding"> {
   let summary = "Row gather from an embedding table";
   let description = [{
     `result[..., :] = table[tokens[...], :] * scale`. The table is `[V, D]`,
@@ -46,7 +53,7 @@ def Megalodon_EmbeddingOp : Megalodon_Op<"embedding"> {
   }];
 }
 
-def Megalodon_CrossEntropyOp : Megalodon_Op<"cross_entropy"> {
+def Megalodon_CrossEntropyOp : Megalodon_DifferentiableOp<"cross_entropy"> {
   let summary = "Mean next-token cross-entropy";
   let description = [{
     The mean over all positions of `-log softmax(logits)[target]`, with the
@@ -70,7 +77,7 @@ def Megalodon_CrossEntropyOp : Megalodon_Op<"cross_entropy"> {
 // Normalization
 //===----------------------------------------------------------------------===//
 
-def Megalodon_TimestepNormOp : Megalodon_Op<"timestep_norm",
+def Megalodon_TimestepNormOp : Megalodon_DifferentiableOp<"timestep_norm",
     [AttrSizedOperandSegments]> {
   let summary = "Causal cumulative group normalization over time";
   let description = [{
@@ -104,7 +111,7 @@ def Megalodon_TimestepNormOp : Megalodon_Op<"timestep_norm",
   }];
 }
 
-def Megalodon_RMSNormOp : Megalodon_Op<"rms_norm"> {
+def Megalodon_RMSNormOp : Megalodon_DifferentiableOp<"rms_norm"> {
   let summary = "RMS normalization over groups of the last axis";
   let description = [{
     Splits the last axis (width `W`) into `num_groups` contiguous groups and
@@ -126,7 +133,7 @@ def Megalodon_RMSNormOp : Megalodon_Op<"rms_norm"> {
   }];
 }
 
-def Megalodon_LayerNormOp : Megalodon_Op<"layer_norm",
+def Megalodon_LayerNormOp : Megalodon_DifferentiableOp<"layer_norm",
     [AttrSizedOperandSegments]> {
   let summary = "Layer normalization over the last axis";
   let description = [{
@@ -153,7 +160,7 @@ def Megalodon_LayerNormOp : Megalodon_Op<"layer_norm",
 // CEMA
 //===----------------------------------------------------------------------===//
 
-def Megalodon_CemaOp : Megalodon_Op<"cema"> {
+def Megalodon_CemaOp : Megalodon_DifferentiableOp<"cema"> {
   let summary = "Complex exponential moving average over time";
   let description = [{
     The CEMA of MODEL.md section 5 on `x : [B, L, D]` with `N` complex states
@@ -190,7 +197,7 @@ def Megalodon_CemaOp : Megalodon_Op<"cema"> {
 // Dense layers and elementwise ops
 //===----------------------------------------------------------------------===//
 
-def Megalodon_LinearOp : Megalodon_Op<"linear"> {
+def Megalodon_LinearOp : Megalodon_DifferentiableOp<"linear"> {
   let summary = "Affine map of the last axis: x * weight^T + bias";
   let description = [{
     `x : [..., K]`, `weight : [N, K]` (torch layout), optional `bias : [N]`;
@@ -212,7 +219,7 @@ def Megalodon_LinearOp : Megalodon_Op<"linear"> {
 }
 
 class Megalodon_UnaryOp<string mnemonic, string sum, string desc>
-    : Megalodon_Op<mnemonic, [SameOperandsAndResultType]> {
+    : Megalodon_DifferentiableOp<mnemonic, [SameOperandsAndResultType]> {
   let summary = sum;
   let description = desc;
   let arguments = (ins Megalodon_Tensor:$x);
@@ -221,7 +228,7 @@ class Megalodon_UnaryOp<string mnemonic, string sum, string desc>
 }
 
 class Megalodon_BinaryOp<string mnemonic, string sum, string desc>
-    : Megalodon_Op<mnemonic, [SameOperandsAndResultType]> {
+    : Megalodon_DifferentiableOp<mnemonic, [SameOperandsAndResultType]> {
   let summary = sum;
   let description = desc;
   let arguments = (ins Megalodon_Tensor:$lhs, Megalodon_Tensor:$rhs);
@@ -262,7 +269,7 @@ def Megalodon_MulOp : Megalodon_BinaryOp<"mul", "Elementwise product", [{
     ```
   }]>;
 
-def Megalodon_ScaleChannelsOp : Megalodon_Op<"scale_channels"> {
+def Megalodon_ScaleChannelsOp : Megalodon_DifferentiableOp<"scale_channels"> {
   let summary = "Multiply the last axis by a per-channel vector";
   let description = [{
     `x : [..., W]` times `scale : [W]` broadcast over the leading axes (the
@@ -284,7 +291,7 @@ def Megalodon_ScaleChannelsOp : Megalodon_Op<"scale_channels"> {
 // Attention
 //===----------------------------------------------------------------------===//
 
-def Megalodon_SharedQKOp : Megalodon_Op<"shared_qk"> {
+def Megalodon_SharedQKOp : Megalodon_DifferentiableOp<"shared_qk"> {
   let summary = "Queries and keys from the shared, normalized projection";
   let description = [{
     From `z : [B, L, Z]` (already RMS-normalized per head), with `dz = Z / H`:
@@ -306,7 +313,7 @@ def Megalodon_SharedQKOp : Megalodon_Op<"shared_qk"> {
   }];
 }
 
-def Megalodon_RotaryOp : Megalodon_Op<"rotary"> {
+def Megalodon_RotaryOp : Megalodon_DifferentiableOp<"rotary"> {
   let summary = "Rotary position embedding with positions restarting per chunk";
   let description = [{
     Rotates each head vector of `x : [B, L, H * dh]`: the adjacent pair
@@ -331,7 +338,7 @@ def Megalodon_RotaryOp : Megalodon_Op<"rotary"> {
   }];
 }
 
-def Megalodon_ChunkAttentionOp : Megalodon_Op<"chunk_attention",
+def Megalodon_ChunkAttentionOp : Megalodon_DifferentiableOp<"chunk_attention",
     [AttrSizedOperandSegments]> {
   let summary = "Causal softmax attention inside fixed-size chunks";
   let description = [{
@@ -365,7 +372,7 @@ def Megalodon_ChunkAttentionOp : Megalodon_Op<"chunk_attention",
   }];
 }
 
-def Megalodon_KVCacheUpdateOp : Megalodon_Op<"kv_cache_update"> {
+def Megalodon_KVCacheUpdateOp : Megalodon_DifferentiableOp<"kv_cache_update"> {
   let summary = "Append keys/values to the current chunk's cache";
   let description = [{
     Of the stream `[cache[0:len] ; new]` of `len + L` tokens, keeps the last
