@@ -2,6 +2,7 @@
 
 #include "megalodon/Driver/StreamingModel.h"
 
+#include "megalodon/Model/DecodeState.h"
 #include "megalodon/Model/ModelBuilder.h"
 #include "megalodon/runtime/Safetensors.h"
 
@@ -13,17 +14,6 @@
 namespace megalodon {
 
 namespace {
-constexpr const char *kStateFormat = "megalodon-decode-state";
-constexpr const char *kStateVersion = "1";
-
-rt::DType stateDType(const StateSpec &spec) {
-  if (spec.elementType == "i64")
-    return rt::DType::I64;
-  if (spec.elementType == "complex<f32>")
-    return rt::DType::C64;
-  return rt::DType::F32;
-}
-
 /// The state of an empty stream: counts 0, means 0, variances 1 (the
 /// timestep-norm priors), CEMA states and caches 0, cache length 0.
 std::vector<rt::HostTensor> freshState(const ModelConfig &cfg) {
@@ -156,12 +146,8 @@ llvm::Error StreamingModel::saveState(const std::string &path) const {
     tensors[specs[i].name] = state[i];
   tensors["last_logits"] = rt::HostTensor::fromF32(
       {static_cast<int64_t>(last.size())}, last);
-  std::map<std::string, std::string> metadata = {
-      {"format", kStateFormat},
-      {"version", kStateVersion},
-      {"config", modelConfigToJson(cfg)},
-      {"position", std::to_string(pos)}};
-  rt::Status status = rt::writeSafetensors(path, tensors, metadata);
+  rt::Status status =
+      rt::writeSafetensors(path, tensors, decodeStateMetadata(cfg, pos));
   if (!status.ok())
     return llvm::createStringError(status.message());
   return llvm::Error::success();
@@ -173,56 +159,13 @@ llvm::Error StreamingModel::loadState(const std::string &path) {
   rt::Status status = rt::readSafetensors(path, tensors, &metadata);
   if (!status.ok())
     return llvm::createStringError(status.message());
-  auto fail = [&](const std::string &why) {
-    return llvm::createStringError(path + ": " + why);
-  };
-  if (metadata["format"] != kStateFormat)
-    return fail("not a megalodon decoding state (format '" +
-                metadata["format"] + "')");
-  if (metadata["version"] != kStateVersion)
-    return fail("decoding state version '" + metadata["version"] +
-                "' is not supported (expected " + kStateVersion + ")");
-  // Configs are compared field by field through their canonical JSON.
-  llvm::Expected<ModelConfig> saved = parseModelConfig(metadata["config"]);
-  if (!saved)
-    return fail("bad config in metadata: " + llvm::toString(saved.takeError()));
-  if (modelConfigToJson(*saved) != modelConfigToJson(cfg))
-    return fail("the state was saved for a different model config");
-  char *end = nullptr;
-  long long position = std::strtoll(metadata["position"].c_str(), &end, 10);
-  if (metadata["position"].empty() || *end != '\0' || position < 0)
-    return fail("bad position '" + metadata["position"] + "'");
-
-  std::vector<StateSpec> specs = decodeStateSpecs(cfg, 1);
-  std::vector<rt::HostTensor> loaded;
-  for (const StateSpec &spec : specs) {
-    auto it = tensors.find(spec.name);
-    if (it == tensors.end())
-      return fail("missing state tensor '" + spec.name + "'");
-    if (it->second.dtype != stateDType(spec) || it->second.shape != spec.shape)
-      return fail("state tensor '" + spec.name + "' is " +
-                  rt::dtypeName(it->second.dtype) + " " +
-                  rt::shapeToString(it->second.shape) + ", expected " +
-                  rt::dtypeName(stateDType(spec)) + " " +
-                  rt::shapeToString(spec.shape));
-    loaded.push_back(std::move(it->second));
-  }
-  auto logits = tensors.find("last_logits");
-  if (logits == tensors.end() || logits->second.dtype != rt::DType::F32 ||
-      logits->second.shape.size() != 1 ||
-      (logits->second.shape[0] != 0 &&
-       logits->second.shape[0] != cfg.outputSize()))
-    return fail("missing or malformed 'last_logits'");
-  if (tensors.size() != specs.size() + 1)
-    return fail("unexpected extra tensors");
-  int64_t cacheLen = reinterpret_cast<const int64_t *>(loaded[0].bytes.data())[0];
-  if (cacheLen != position % cfg.chunk_size)
-    return fail("cache length does not match the position");
-
-  state = std::move(loaded);
-  const float *l = logits->second.f32();
-  last.assign(l, l + logits->second.shape[0]);
-  pos = position;
+  DecodeState loaded;
+  if (llvm::Error err =
+          validateDecodeState(cfg, tensors, metadata, path, loaded))
+    return err;
+  state = std::move(loaded.tensors);
+  last = std::move(loaded.lastLogits);
+  pos = loaded.position;
   return llvm::Error::success();
 }
 

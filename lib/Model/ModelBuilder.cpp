@@ -307,26 +307,6 @@ void emitNllFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
 
 namespace megalodon {
 
-std::vector<StateSpec> decodeStateSpecs(const ModelConfig &cfg, int64_t B) {
-  int64_t G = cfg.norm_num_groups, C = cfg.chunk_size;
-  std::vector<StateSpec> specs = {{"cache_len", {}, "i64"}};
-  auto tsn = [&](const std::string &p) {
-    specs.push_back({p + "count", {B}, "i64"});
-    specs.push_back({p + "mean", {B, G}, "f32"});
-    specs.push_back({p + "var", {B, G}, "f32"});
-  };
-  for (int64_t l = 0; l < cfg.num_layers; ++l) {
-    std::string p = "layers." + std::to_string(l) + ".";
-    tsn(p + "timenorm.");
-    specs.push_back(
-        {p + "cema.hx", {B, cfg.model_dim, cfg.cema_ndim}, "complex<f32>"});
-    specs.push_back({p + "attn.k_cache", {B, C, cfg.z_dim}, "f32"});
-    specs.push_back({p + "attn.v_cache", {B, C, cfg.value_dim}, "f32"});
-  }
-  tsn("output.final_norm.");
-  return specs;
-}
-
 void loadModelDialects(MLIRContext &context) {
   context.loadDialect<MegalodonDialect, func::FuncDialect>();
 }

@@ -65,24 +65,30 @@ Status readTokenFile(const std::string &path, TokenStream &out) {
   std::vector<uint8_t> bytes;
   if (Status s = readWholeFile(path, bytes); !s)
     return s;
-  if (bytes.empty())
+  return parseTokenFile(bytes.data(), bytes.size(), path, out);
+}
+
+Status parseTokenFile(const uint8_t *data, size_t size, const std::string &path,
+                      TokenStream &out) {
+  out = TokenStream();
+  if (size == 0)
     return Status::error(path + ": token file is empty");
 
   TokenStream stream;
   if (!endsWith(path, ".bin")) {
     stream.isBytes = true;
-    stream.tokens.assign(bytes.begin(), bytes.end());
+    stream.tokens.assign(data, data + size);
     out = std::move(stream);
     return Status::success();
   }
 
-  if (bytes.size() % 4 != 0)
-    return Status::error(path + ": size " + std::to_string(bytes.size()) +
+  if (size % 4 != 0)
+    return Status::error(path + ": size " + std::to_string(size) +
                          " bytes is not a multiple of 4 (int32 tokens)");
-  stream.tokens.resize(bytes.size() / 4);
+  stream.tokens.resize(size / 4);
   for (size_t i = 0; i < stream.tokens.size(); ++i) {
     // Assemble explicitly so the file is little-endian on any host.
-    const uint8_t *p = bytes.data() + 4 * i;
+    const uint8_t *p = data + 4 * i;
     uint32_t bits = uint32_t(p[0]) | uint32_t(p[1]) << 8 |
                     uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
     int32_t token = static_cast<int32_t>(bits);

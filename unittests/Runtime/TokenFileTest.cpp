@@ -140,6 +140,31 @@ TEST_F(TokenFileTest, DirectoryIsAnError) {
       << status.message();
 }
 
+TEST(ParseTokenFileTest, InMemoryBytesFollowTheFileRules) {
+  // The suffix of the name picks the format, as for files on disk.
+  const uint8_t bytes[] = {7, 0, 0, 0, 255, 0, 0, 0};
+  TokenStream stream;
+  Status status = parseTokenFile(bytes, sizeof(bytes), "mem.bin", stream);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(stream.tokens, (std::vector<int32_t>{7, 255}));
+  EXPECT_FALSE(stream.isBytes);
+
+  status = parseTokenFile(bytes, sizeof(bytes), "mem.txt", stream);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(stream.tokens, (std::vector<int32_t>{7, 0, 0, 0, 255, 0, 0, 0}));
+  EXPECT_TRUE(stream.isBytes);
+
+  status = parseTokenFile(bytes, 3, "mem.bin", stream);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message().rfind("mem.bin: size 3 bytes", 0), 0u)
+      << status.message();
+  EXPECT_TRUE(stream.tokens.empty());
+
+  status = parseTokenFile(bytes, 0, "mem.txt", stream);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "mem.txt: token file is empty");
+}
+
 TEST(TokenRangeTest, AcceptsTokensInRange) {
   EXPECT_TRUE(checkTokenRange({0, 5, 255}, 256, "x").ok());
   EXPECT_TRUE(checkTokenRange({}, 1, "x").ok());

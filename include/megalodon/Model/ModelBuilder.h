@@ -19,6 +19,7 @@
 #define MEGALODON_MODEL_MODELBUILDER_H
 
 #include "megalodon/Model/Config.h"
+#include "megalodon/Model/DecodeState.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -55,20 +56,6 @@ constexpr const char *kStateAttr = "megalodon.state";
 constexpr const char *kInputAttr = "megalodon.input";
 /// Module attribute holding the config as JSON.
 constexpr const char *kConfigAttr = "megalodon.config";
-
-/// Describes one carried-state tensor of @decode_step, in argument order.
-struct StateSpec {
-  std::string name;
-  std::vector<int64_t> shape;
-  /// "i64", "f32" or "complex<f32>".
-  std::string elementType;
-};
-
-/// The decoding state of a model for a batch size, in @decode_step order:
-/// cache_len, then per layer the timestep-norm count/mean/var, the CEMA
-/// state, the key and value caches, then the head's timestep-norm state.
-std::vector<StateSpec> decodeStateSpecs(const ModelConfig &config,
-                                        int64_t batch);
 
 /// Builds and verifies the module; errors (a shape rule the options break,
 /// e.g. seqLen neither <= chunk_size nor a multiple of it) are returned.

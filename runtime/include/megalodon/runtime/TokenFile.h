@@ -9,6 +9,7 @@
 
 #include "megalodon/runtime/Status.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +25,12 @@ struct TokenStream {
 /// Reads a token file. A `.bin` file whose size is not a multiple of 4, or
 /// that holds a negative token, is an error; so is an empty or missing file.
 Status readTokenFile(const std::string &path, TokenStream &out);
+
+/// Parses the `size` bytes of a token file held in memory with the rules of
+/// readTokenFile. `path` chooses the format (by its `.bin` suffix) and starts
+/// every message. On failure `out` is left empty.
+Status parseTokenFile(const uint8_t *data, size_t size, const std::string &path,
+                      TokenStream &out);
 
 /// Checks every token is in [0, vocabSize); names the first bad position.
 Status checkTokenRange(const std::vector<int32_t> &tokens, int64_t vocabSize,
