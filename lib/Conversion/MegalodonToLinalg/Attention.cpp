@@ -446,10 +446,11 @@ struct ChunkAttentionLowering : OpConversionPattern<ChunkAttentionOp> {
     int64_t dv = vType.getDimSize(2) / heads;
     int64_t block = std::min(length, chunk);
     int64_t numChunks = length / block;
-    // A call of several whole chunks is only legal with an empty cache
-    // (MODEL.md section 7), where it is the same computation as training;
-    // the cache is then never read.
-    bool readCache = adaptor.getKCache() && length <= chunk;
+    // A call of one or more whole chunks is only legal with an empty cache
+    // (MODEL.md section 7: len > 0 needs len + L <= C), where it is the same
+    // computation as training; the cache is then never read, and the static
+    // shapes keep the per-chunk matmuls on the vector kernels.
+    bool readCache = adaptor.getKCache() && length < chunk;
     // Clamping to chunk - L keeps the slices in bounds; the contract
     // (len == 0 or len + L <= chunk) already implies it.
     Value cacheLen =
