@@ -9,7 +9,7 @@
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 
-#include "Checker.h"
+#include "InputRules.h"
 
 using namespace mlir;
 using namespace mlir::megalodon;
@@ -74,27 +74,11 @@ LogicalResult CrossEntropyGradOp::verify() {
 
 LogicalResult TimestepNormGradOp::verify() {
   Checker c(*this);
-  CHECK(c.rank(getX(), "x", 3, "[batch, time, features]"));
-  CHECK(c.floatData(getX(), "x"));
-  int64_t B = dim(getX(), 0), D = dim(getX(), 2);
-  int64_t G = getNumGroups();
-  CHECK(c.positiveInt(G, "num_groups"));
-  CHECK(c.positiveReal(getEps().convertToDouble(), "eps"));
-  CHECK(c.divides(G, D, "num_groups divides the feature width"));
-  CHECK(c.shape(getWeight(), "weight", {D}, "one scale per feature"));
-  CHECK(c.floatData(getWeight(), "weight"));
+  int64_t B = dim(getX(), 0), D = dim(getX(), 2), G = getNumGroups();
+  CHECK(checkTimestepNormInputs(c, getX(), getWeight(), /*bias=*/Value(), G,
+                                getEps().convertToDouble(), getCount(),
+                                getMean(), getVar()));
   Type f32 = Float32Type::get(getContext());
-  Type i64 = IntegerType::get(getContext(), 64);
-  CHECK(c.allOrNone({getCount(), getMean(), getVar()},
-                    "the state is count, mean and var together"));
-  if (getCount()) {
-    CHECK(c.shape(getCount(), "count", {B}, "one step count per batch row"));
-    CHECK(c.elementType(getCount(), "count", i64, "step counts are i64"));
-    CHECK(c.shape(getMean(), "mean", {B, G}, "statistics are [batch, groups]"));
-    CHECK(c.elementType(getMean(), "mean", f32, "statistics are f32"));
-    CHECK(c.shape(getVar(), "var", {B, G}, "statistics are [batch, groups]"));
-    CHECK(c.elementType(getVar(), "var", f32, "statistics are f32"));
-  }
   CHECK(cotangent(c, getGy(), "gy", getX().getType(), "y, that of x"));
   CHECK(c.allOrNone(
       {getGMeanOut(), getGVarOut()},
@@ -124,16 +108,8 @@ LogicalResult TimestepNormGradOp::verify() {
 
 LogicalResult RMSNormGradOp::verify() {
   Checker c(*this);
-  CHECK(c.minRank(getX(), "x", 1));
-  CHECK(c.floatData(getX(), "x"));
-  int64_t W = lastDim(getX());
-  CHECK(c.positiveInt(getNumGroups(), "num_groups"));
-  CHECK(c.positiveReal(getEps().convertToDouble(), "eps"));
-  CHECK(c.divides(getNumGroups(), W, "num_groups divides the last axis"));
-  if (getWeight()) {
-    CHECK(c.shape(getWeight(), "weight", {W}, "one scale per feature"));
-    CHECK(c.floatData(getWeight(), "weight"));
-  }
+  CHECK(checkRMSNormInputs(c, getX(), getWeight(), getNumGroups(),
+                           getEps().convertToDouble()));
   CHECK(cotangent(c, getGy(), "gy", getX().getType(), "the result, that of x"));
   CHECK(cotangent(c, getGx(), "result 'gx'", getX().getType(), "x"));
   CHECK(presentIff(*this, bool(getWeight()), {getGWeight()},
@@ -174,27 +150,10 @@ LogicalResult LayerNormGradOp::verify() {
 
 LogicalResult CemaGradOp::verify() {
   Checker c(*this);
-  CHECK(c.rank(getX(), "x", 3, "[batch, time, channels]"));
-  CHECK(c.floatData(getX(), "x"));
-  int64_t B = dim(getX(), 0), D = dim(getX(), 2);
-  CHECK(c.rank(getAlpha(), "alpha", 3, "[channels, states, 1]"));
-  int64_t N = dim(getAlpha(), 1);
-  CHECK(c.shape(getAlpha(), "alpha", {D, N, 1}, "alpha is [D, N, 1]"));
-  CHECK(c.shape(getDelta(), "delta", {D, N, 1}, "delta is [D, N, 1]"));
-  CHECK(c.shape(getTheta(), "theta", {D, 1, 1}, "theta is [D, 1, 1]"));
-  CHECK(c.shape(getGamma(), "gamma", {D, N, 2},
-                "gamma is [D, N, 2] (real, imaginary)"));
-  CHECK(c.shape(getOmega(), "omega", {D, 1}, "omega is [D, 1]"));
-  for (auto [v, name] :
-       {std::pair(getAlpha(), "alpha"), std::pair(getDelta(), "delta"),
-        std::pair(getTheta(), "theta"), std::pair(getGamma(), "gamma"),
-        std::pair(getOmega(), "omega")})
-    CHECK(c.floatData(v, name));
+  CHECK(checkCemaInputs(c, getX(), getAlpha(), getDelta(), getTheta(),
+                        getGamma(), getOmega(), getHx()));
+  int64_t B = dim(getX(), 0), D = dim(getX(), 2), N = dim(getAlpha(), 1);
   Type state = ComplexType::get(Float32Type::get(getContext()));
-  if (getHx()) {
-    CHECK(c.shape(getHx(), "hx", {B, D, N}, "the state is [B, D, N]"));
-    CHECK(c.elementType(getHx(), "hx", state, "the state is complex<f32>"));
-  }
   CHECK(cotangent(c, getGy(), "gy", getX().getType(), "y, that of x"));
   if (getGHLast()) {
     CHECK(
@@ -223,14 +182,9 @@ LogicalResult CemaGradOp::verify() {
 
 LogicalResult LinearGradOp::verify() {
   Checker c(*this);
-  CHECK(c.minRank(getX(), "x", 1));
-  CHECK(c.floatData(getX(), "x"));
-  CHECK(c.rank(getWeight(), "weight", 2, "[out_features, in_features]"));
-  CHECK(c.floatData(getWeight(), "weight"));
+  CHECK(checkLinearInputs(c, getX(), getWeight()));
   RankedTensorType x = c.type(getX());
-  int64_t K = lastDim(getX()), N = dim(getWeight(), 0);
-  CHECK(c.shape(getWeight(), "weight", {N, K},
-                "weight is [out_features, in_features of x]"));
+  int64_t N = dim(getWeight(), 0);
   SmallVector<int64_t> expected(x.getShape().drop_back());
   expected.push_back(N);
   CHECK(c.shape(getGy(), "gy", expected,
@@ -274,11 +228,8 @@ LogicalResult ScaleChannelsGradOp::verify() {
 
 LogicalResult SharedQKGradOp::verify() {
   Checker c(*this);
-  CHECK(c.rank(getZ(), "z", 3, "[batch, time, z_dim]"));
-  CHECK(c.floatData(getZ(), "z"));
+  CHECK(checkSharedQKInputs(c, getZ(), getGamma(), getNumHeads()));
   int64_t Z = dim(getZ(), 2);
-  CHECK(checkHeads(c, getNumHeads(), Z, /*needEven=*/true, "query/key"));
-  CHECK(c.shape(getGamma(), "gamma", {2, Z}, "gamma is [2, z_dim]"));
   CHECK(c.floatData(getGamma(), "gamma"));
   CHECK(cotangent(c, getGq(), "gq", getZ().getType(), "q, that of z"));
   CHECK(cotangent(c, getGk(), "gk", getZ().getType(), "k, that of z"));
@@ -291,38 +242,17 @@ LogicalResult SharedQKGradOp::verify() {
 
 LogicalResult RotaryGradOp::verify() {
   Checker c(*this);
-  CHECK(c.rank(getGy(), "gy", 3, "[batch, time, heads * head_dim]"));
-  CHECK(c.floatData(getGy(), "gy"));
-  CHECK(checkHeads(c, getNumHeads(), dim(getGy(), 2), /*needEven=*/true,
-                   "rotated"));
-  CHECK(c.positiveReal(getBase().convertToDouble(), "base"));
-  CHECK(c.positiveInt(getChunkSize(), "chunk_size"));
-  if (getOffset())
-    CHECK(c.scalarI64(getOffset(), "offset"));
+  CHECK(checkRotaryInputs(c, getGy(), "gy", getNumHeads(),
+                          getBase().convertToDouble(), getChunkSize(),
+                          getOffset()));
   return cotangent(c, getGx(), "result 'gx'", getGy().getType(),
                    "x, that of gy");
 }
 
 LogicalResult ChunkAttentionGradOp::verify() {
   Checker c(*this);
-  for (auto [v, name] : {std::pair(getQ(), "q"), std::pair(getK(), "k"),
-                         std::pair(getV(), "v")}) {
-    CHECK(c.rank(v, name, 3, "[batch, time, heads * head_dim]"));
-    CHECK(c.floatData(v, name));
-  }
-  int64_t B = dim(getQ(), 0), L = dim(getQ(), 1);
-  int64_t Zw = dim(getQ(), 2), Ew = dim(getV(), 2);
-  int64_t C = getChunkSize();
-  CHECK(c.shape(getK(), "k", {B, L, Zw}, "k has the shape of q"));
-  CHECK(c.shape(getV(), "v", {B, L, Ew}, "v has q's batch and time"));
-  CHECK(c.elementType(getK(), "k", c.type(getQ()).getElementType(),
-                      "q, k and v share an element type"));
-  CHECK(c.elementType(getV(), "v", c.type(getQ()).getElementType(),
-                      "q, k and v share an element type"));
-  CHECK(checkHeads(c, getNumHeads(), Zw, /*needEven=*/false, "query/key"));
-  CHECK(checkHeads(c, getNumHeads(), Ew, /*needEven=*/false, "value"));
-  CHECK(c.positiveInt(C, "chunk_size"));
-  CHECK(c.chunkLength(L, C));
+  CHECK(checkAttentionInputs(c, getQ(), getK(), getV(), getNumHeads(),
+                             getChunkSize()));
   CHECK(cotangent(c, getGOut(), "g_out", getV().getType(),
                   "the result, that of v"));
   CHECK(cotangent(c, getGq(), "result 'gq'", getQ().getType(), "q"));

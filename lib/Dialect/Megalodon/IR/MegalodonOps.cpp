@@ -9,7 +9,7 @@
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 
-#include "Checker.h"
+#include "InputRules.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -59,31 +59,14 @@ LogicalResult CrossEntropyOp::verify() {
 
 LogicalResult TimestepNormOp::verify() {
   Checker c(*this);
-  CHECK(c.rank(getX(), "x", 3, "[batch, time, features]"));
-  CHECK(c.floatData(getX(), "x"));
-  int64_t B = dim(getX(), 0), D = dim(getX(), 2);
-  int64_t G = getNumGroups();
-  CHECK(c.positiveInt(G, "num_groups"));
-  CHECK(c.positiveReal(getEps().convertToDouble(), "eps"));
-  CHECK(c.divides(G, D, "num_groups divides the feature width"));
-  CHECK(c.shape(getWeight(), "weight", {D}, "one scale per feature"));
-  CHECK(c.shape(getBias(), "bias", {D}, "one shift per feature"));
-  CHECK(c.floatData(getWeight(), "weight"));
-  CHECK(c.floatData(getBias(), "bias"));
+  int64_t B = dim(getX(), 0), G = getNumGroups();
+  CHECK(checkTimestepNormInputs(c, getX(), getWeight(), getBias(), G,
+                                getEps().convertToDouble(), getCount(),
+                                getMean(), getVar()));
   Type f32 = Float32Type::get(getContext());
   Type i64 = IntegerType::get(getContext(), 64);
   auto countType = RankedTensorType::get({B}, i64);
   auto statType = RankedTensorType::get({B, G}, f32);
-  CHECK(c.allOrNone({getCount(), getMean(), getVar()},
-                    "the state is count, mean and var together"));
-  if (getCount()) {
-    CHECK(c.shape(getCount(), "count", {B}, "one step count per batch row"));
-    CHECK(c.elementType(getCount(), "count", i64, "step counts are i64"));
-    CHECK(c.shape(getMean(), "mean", {B, G}, "statistics are [batch, groups]"));
-    CHECK(c.elementType(getMean(), "mean", f32, "statistics are f32"));
-    CHECK(c.shape(getVar(), "var", {B, G}, "statistics are [batch, groups]"));
-    CHECK(c.elementType(getVar(), "var", f32, "statistics are f32"));
-  }
   CHECK(c.sameType(getY(), "result 'y'", getX().getType(),
                    "y has the type of x"));
   CHECK(c.shape(getCountOut(), "result 'count_out'", countType.getShape(),
@@ -101,16 +84,8 @@ LogicalResult TimestepNormOp::verify() {
 
 LogicalResult RMSNormOp::verify() {
   Checker c(*this);
-  CHECK(c.minRank(getX(), "x", 1));
-  CHECK(c.floatData(getX(), "x"));
-  int64_t W = dim(getX(), c.type(getX()).getRank() - 1);
-  CHECK(c.positiveInt(getNumGroups(), "num_groups"));
-  CHECK(c.positiveReal(getEps().convertToDouble(), "eps"));
-  CHECK(c.divides(getNumGroups(), W, "num_groups divides the last axis"));
-  if (getWeight()) {
-    CHECK(c.shape(getWeight(), "weight", {W}, "one scale per feature"));
-    CHECK(c.floatData(getWeight(), "weight"));
-  }
+  CHECK(checkRMSNormInputs(c, getX(), getWeight(), getNumGroups(),
+                           getEps().convertToDouble()));
   return c.sameType(getResult(), "result", getX().getType(),
                     "result has the type of x");
 }
@@ -139,29 +114,10 @@ LogicalResult LayerNormOp::verify() {
 
 LogicalResult CemaOp::verify() {
   Checker c(*this);
-  CHECK(c.rank(getX(), "x", 3, "[batch, time, channels]"));
-  CHECK(c.floatData(getX(), "x"));
-  int64_t B = dim(getX(), 0), D = dim(getX(), 2);
-  CHECK(c.rank(getAlpha(), "alpha", 3, "[channels, states, 1]"));
-  int64_t N = dim(getAlpha(), 1);
-  CHECK(c.shape(getAlpha(), "alpha", {D, N, 1}, "alpha is [D, N, 1]"));
-  CHECK(c.shape(getDelta(), "delta", {D, N, 1}, "delta is [D, N, 1]"));
-  CHECK(c.shape(getTheta(), "theta", {D, 1, 1}, "theta is [D, 1, 1]"));
-  CHECK(c.shape(getGamma(), "gamma", {D, N, 2},
-                "gamma is [D, N, 2] (real, imaginary)"));
-  CHECK(c.shape(getOmega(), "omega", {D, 1}, "omega is [D, 1]"));
-  for (auto [v, name] : {std::pair(getAlpha(), "alpha"),
-                         std::pair(getDelta(), "delta"),
-                         std::pair(getTheta(), "theta"),
-                         std::pair(getGamma(), "gamma"),
-                         std::pair(getOmega(), "omega")})
-    CHECK(c.floatData(v, name));
+  CHECK(checkCemaInputs(c, getX(), getAlpha(), getDelta(), getTheta(),
+                        getGamma(), getOmega(), getHx()));
+  int64_t B = dim(getX(), 0), D = dim(getX(), 2), N = dim(getAlpha(), 1);
   Type state = ComplexType::get(Float32Type::get(getContext()));
-  if (getHx()) {
-    CHECK(c.shape(getHx(), "hx", {B, D, N}, "the state is [B, D, N]"));
-    CHECK(c.elementType(getHx(), "hx", state,
-                        "the state is complex<f32>"));
-  }
   CHECK(c.sameType(getY(), "result 'y'", getX().getType(),
                    "y has the type of x"));
   CHECK(c.shape(getHLast(), "result 'h_last'", {B, D, N},
@@ -176,14 +132,9 @@ LogicalResult CemaOp::verify() {
 
 LogicalResult LinearOp::verify() {
   Checker c(*this);
-  CHECK(c.minRank(getX(), "x", 1));
-  CHECK(c.floatData(getX(), "x"));
-  CHECK(c.rank(getWeight(), "weight", 2, "[out_features, in_features]"));
-  CHECK(c.floatData(getWeight(), "weight"));
+  CHECK(checkLinearInputs(c, getX(), getWeight()));
   RankedTensorType x = c.type(getX());
-  int64_t K = x.getDimSize(x.getRank() - 1), N = dim(getWeight(), 0);
-  CHECK(c.shape(getWeight(), "weight", {N, K},
-                "weight is [out_features, in_features of x]"));
+  int64_t N = dim(getWeight(), 0);
   if (getBias()) {
     CHECK(c.shape(getBias(), "bias", {N}, "one bias per output feature"));
     CHECK(c.floatData(getBias(), "bias"));
@@ -227,11 +178,8 @@ LogicalResult ScaleChannelsOp::verify() {
 
 LogicalResult SharedQKOp::verify() {
   Checker c(*this);
-  CHECK(c.rank(getZ(), "z", 3, "[batch, time, z_dim]"));
-  CHECK(c.floatData(getZ(), "z"));
+  CHECK(checkSharedQKInputs(c, getZ(), getGamma(), getNumHeads()));
   int64_t Z = dim(getZ(), 2);
-  CHECK(checkHeads(c, getNumHeads(), Z, /*needEven=*/true, "query/key"));
-  CHECK(c.shape(getGamma(), "gamma", {2, Z}, "gamma is [2, z_dim]"));
   CHECK(c.shape(getBeta(), "beta", {2, Z}, "beta is [2, z_dim]"));
   CHECK(c.floatData(getGamma(), "gamma"));
   CHECK(c.floatData(getBeta(), "beta"));
@@ -243,38 +191,18 @@ LogicalResult SharedQKOp::verify() {
 
 LogicalResult RotaryOp::verify() {
   Checker c(*this);
-  CHECK(c.rank(getX(), "x", 3, "[batch, time, heads * head_dim]"));
-  CHECK(c.floatData(getX(), "x"));
-  CHECK(checkHeads(c, getNumHeads(), dim(getX(), 2), /*needEven=*/true,
-                   "rotated"));
-  CHECK(c.positiveReal(getBase().convertToDouble(), "base"));
-  CHECK(c.positiveInt(getChunkSize(), "chunk_size"));
-  if (getOffset())
-    CHECK(c.scalarI64(getOffset(), "offset"));
+  CHECK(checkRotaryInputs(c, getX(), "x", getNumHeads(),
+                          getBase().convertToDouble(), getChunkSize(),
+                          getOffset()));
   return c.sameType(getResult(), "result", getX().getType(),
                     "result has the type of x");
 }
 
 LogicalResult ChunkAttentionOp::verify() {
   Checker c(*this);
-  for (auto [v, name] : {std::pair(getQ(), "q"), std::pair(getK(), "k"),
-                         std::pair(getV(), "v")}) {
-    CHECK(c.rank(v, name, 3, "[batch, time, heads * head_dim]"));
-    CHECK(c.floatData(v, name));
-  }
-  int64_t B = dim(getQ(), 0), L = dim(getQ(), 1);
-  int64_t Zw = dim(getQ(), 2), Ew = dim(getV(), 2);
   int64_t C = getChunkSize();
-  CHECK(c.shape(getK(), "k", {B, L, Zw}, "k has the shape of q"));
-  CHECK(c.shape(getV(), "v", {B, L, Ew}, "v has q's batch and time"));
-  CHECK(c.elementType(getK(), "k", c.type(getQ()).getElementType(),
-                      "q, k and v share an element type"));
-  CHECK(c.elementType(getV(), "v", c.type(getQ()).getElementType(),
-                      "q, k and v share an element type"));
-  CHECK(checkHeads(c, getNumHeads(), Zw, /*needEven=*/false, "query/key"));
-  CHECK(checkHeads(c, getNumHeads(), Ew, /*needEven=*/false, "value"));
-  CHECK(c.positiveInt(C, "chunk_size"));
-  CHECK(c.chunkLength(L, C));
+  CHECK(checkAttentionInputs(c, getQ(), getK(), getV(), getNumHeads(), C));
+  int64_t B = dim(getQ(), 0), Zw = dim(getQ(), 2), Ew = dim(getV(), 2);
   CHECK(c.allOrNone({getKCache(), getVCache(), getCacheLen()},
                     "the cache is k_cache, v_cache and cache_len together"));
   if (getKCache()) {
