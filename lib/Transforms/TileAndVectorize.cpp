@@ -131,10 +131,7 @@ public:
     OpBuilder::InsertionGuard guard(b);
 
     // The [M, columns] slice of `c` for `block`, updated by the kernel.
-    auto emitBlock = [&](Value c, Value block,
-                         function_ref<void(Value, ArrayRef<OpFoldResult>,
-                                           ArrayRef<OpFoldResult>)>
-                             insert) {
+    auto emitBlock = [&](Value c, Value block, InsertSliceFn insert) {
       AffineExpr d0;
       bindDims(b.getContext(), d0);
       OpFoldResult firstPanel = affine::makeComposedFoldedAffineApply(
@@ -167,6 +164,21 @@ public:
       insert(panelLoop.getResult(0), offsets, sizes);
     };
 
+    return emitIndependentBlocks(init, numBlocks, parallel, emitBlock);
+  }
+
+private:
+  /// Writes an updated slice back into the tensor a block works on.
+  using InsertSliceFn = function_ref<void(Value, ArrayRef<OpFoldResult>,
+                                          ArrayRef<OpFoldResult>)>;
+  /// Computes block `block` of `c` and hands its slice to the insert function.
+  using BlockFn = function_ref<void(Value c, Value block, InsertSliceFn)>;
+
+  /// `numBlocks` blocks of `init` that each write their own slice: an scf.for
+  /// carrying the tensor, or with `parallel` an scf.forall whose blocks
+  /// insert in parallel.
+  Value emitIndependentBlocks(Value init, int64_t numBlocks, bool parallel,
+                              BlockFn emitBlock) {
     SmallVector<OpFoldResult> unitStrides(2, b.getIndexAttr(1));
     if (!parallel) {
       scf::ForOp blocks = makeLoop(
@@ -202,7 +214,6 @@ public:
     return forall.getResult(0);
   }
 
-private:
   Value index(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
   }
@@ -233,10 +244,7 @@ private:
     OpBuilder::InsertionGuard guard(b);
 
     // The [rows, N] slice of `c` for `block`, updated by the kernel.
-    auto emitBlock = [&](Value c, Value block,
-                         function_ref<void(Value, ArrayRef<OpFoldResult>,
-                                           ArrayRef<OpFoldResult>)>
-                             insert) {
+    auto emitBlock = [&](Value c, Value block, InsertSliceFn insert) {
       AffineExpr d0;
       bindDims(b.getContext(), d0);
       OpFoldResult firstRow = affine::makeComposedFoldedAffineApply(
@@ -260,39 +268,7 @@ private:
       insert(updated, offsets, sizes);
     };
 
-    SmallVector<OpFoldResult> unitStrides(2, b.getIndexAttr(1));
-    if (!parallel) {
-      scf::ForOp blocks = makeLoop(
-          index(0), index(numBlocks), index(1), init,
-          [&](Value block, ValueRange args) {
-            Value result;
-            emitBlock(args[0], block,
-                      [&](Value updated, ArrayRef<OpFoldResult> offsets,
-                          ArrayRef<OpFoldResult> sizes) {
-                        result = tensor::InsertSliceOp::create(
-                            b, loc, updated, args[0], offsets, sizes,
-                            unitStrides);
-                      });
-            return SmallVector<Value>{result};
-          });
-      return blocks.getResult(0);
-    }
-
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(numBlocks)},
-        ValueRange{init}, std::nullopt);
-    b.setInsertionPointToStart(forall.getBody());
-    Value shared = forall.getRegionIterArgs()[0];
-    emitBlock(shared, forall.getInductionVars()[0],
-              [&](Value updated, ArrayRef<OpFoldResult> offsets,
-                  ArrayRef<OpFoldResult> sizes) {
-                OpBuilder::InsertionGuard inner(b);
-                b.setInsertionPointToStart(forall.getTerminator().getBody());
-                tensor::ParallelInsertSliceOp::create(b, loc, updated, shared,
-                                                      offsets, sizes,
-                                                      unitStrides);
-              });
-    return forall.getResult(0);
+    return emitIndependentBlocks(init, numBlocks, parallel, emitBlock);
   }
 
   /// Rows [lo, hi) of `c` (a multiple of `rows` apart): panels outermost so a
