@@ -6,11 +6,11 @@
 
 #include "megalodon/runtime/TokenFile.h"
 
+#include "FileIO.h"
+
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <cstdint>
 
 namespace megalodon::rt {
 
@@ -22,50 +22,16 @@ bool endsWith(const std::string &text, const char *suffix) {
          text.compare(text.size() - length, length, suffix) == 0;
 }
 
-/// Reads a whole regular file into `bytes`.
-Status readWholeFile(const std::string &path, std::vector<uint8_t> &bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return Status::error(path + ": cannot open: " + std::strerror(errno));
-  struct stat info;
-  Status status = Status::success();
-  if (::fstat(fd, &info) != 0)
-    status = Status::error(path + ": cannot stat: " + std::strerror(errno));
-  else if (S_ISDIR(info.st_mode))
-    status = Status::error(path + ": is a directory, not a token file");
-  else if (!S_ISREG(info.st_mode))
-    status = Status::error(path + ": is not a regular file");
-  if (status.ok()) {
-    bytes.resize(static_cast<size_t>(info.st_size));
-    size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got < 0) {
-        status = Status::error(path + ": read failed: " + std::strerror(errno));
-        break;
-      }
-      if (got == 0) {
-        // The file shrank after fstat; keep what was there.
-        bytes.resize(done);
-        break;
-      }
-      done += static_cast<size_t>(got);
-    }
-  }
-  ::close(fd);
-  return status;
-}
-
 } // namespace
 
 Status readTokenFile(const std::string &path, TokenStream &out) {
   out = TokenStream();
-  std::vector<uint8_t> bytes;
-  if (Status s = readWholeFile(path, bytes); !s)
+  // Token files have no size limit: they are data, read whole.
+  std::string bytes;
+  if (Status s = readSmallFile(path, SIZE_MAX, "a token file", bytes); !s)
     return s;
-  return parseTokenFile(bytes.data(), bytes.size(), path, out);
+  return parseTokenFile(reinterpret_cast<const uint8_t *>(bytes.data()),
+                        bytes.size(), path, out);
 }
 
 Status parseTokenFile(const uint8_t *data, size_t size, const std::string &path,
