@@ -27,9 +27,9 @@ struct ByteSpan {
 Status writeFileAtomically(const std::string &path,
                            const std::vector<ByteSpan> &pieces);
 
-/// Reads a whole regular file of at most `maxSize` bytes (SIZE_MAX: no limit); larger files are
-/// rejected before anything is allocated. `what` names the kind of file in
-/// messages ("a manifest").
+/// Reads a whole regular file of at most `maxSize` bytes (SIZE_MAX: no
+/// limit); larger files are rejected before anything is allocated. `what`
+/// names the kind of file in messages ("a manifest").
 Status readSmallFile(const std::string &path, size_t maxSize, const char *what,
                      std::string &out);
 
