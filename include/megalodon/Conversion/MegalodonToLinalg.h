@@ -31,6 +31,22 @@ void populateCemaToLoopsPatterns(RewritePatternSet &patterns);
 /// shared_qk, rotary, chunk_attention, kv_cache_update (Attention.cpp).
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
 
+// The gradient ops (MegalodonGradOps.td), one file per family like the
+// forward ops.
+
+/// linear_grad, embedding_grad, cross_entropy_grad, silu_grad, swiglu_grad,
+/// scale_channels_grad (DenseGrad.cpp).
+void populateDenseGradToLinalgPatterns(RewritePatternSet &patterns);
+/// rms_norm_grad, layer_norm_grad (NormsGrad.cpp).
+void populateNormsGradToLinalgPatterns(RewritePatternSet &patterns);
+/// timestep_norm_grad: a forward scan for the statistics, then a reverse
+/// scan for the cotangents (TimestepNormGrad.cpp).
+void populateTimestepNormGradToLoopsPatterns(RewritePatternSet &patterns);
+/// cema_grad: the reverse-time adjoint scan (CemaGrad.cpp).
+void populateCemaGradToLoopsPatterns(RewritePatternSet &patterns);
+/// shared_qk_grad, rotary_grad, chunk_attention_grad (AttentionGrad.cpp).
+void populateAttentionGradToLinalgPatterns(RewritePatternSet &patterns);
+
 } // namespace mlir::megalodon
 
 #endif // MEGALODON_CONVERSION_MEGALODONTOLINALG_H

@@ -29,6 +29,11 @@ struct ConvertMegalodonToLinalgPass
     populateTimestepNormToLoopsPatterns(patterns);
     populateCemaToLoopsPatterns(patterns);
     populateAttentionToLinalgPatterns(patterns);
+    populateDenseGradToLinalgPatterns(patterns);
+    populateNormsGradToLinalgPatterns(patterns);
+    populateTimestepNormGradToLoopsPatterns(patterns);
+    populateCemaGradToLoopsPatterns(patterns);
+    populateAttentionGradToLinalgPatterns(patterns);
 
     ConversionTarget target(*context);
     target.addIllegalDialect<MegalodonDialect>();
