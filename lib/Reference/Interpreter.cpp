@@ -10,6 +10,7 @@
 #include "megalodon/Reference/Interpreter.h"
 
 #include "GradientRules.h"
+#include "OptimizerRules.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 
@@ -182,6 +183,10 @@ private:
         // Autodiff seeds the loss's cotangent and builds zero cotangents as
         // constants.
         .Case([&](arith::ConstantOp o) { return constant(o); })
+        .Case([&](GlobalNormOp o) {
+          return ref::detail::evaluateGlobalNorm(o, *this);
+        })
+        .Case([&](AdamWOp o) { return ref::detail::evaluateAdamW(o, *this); })
         // Gradient ops, and the "no rule" error for unknown ops.
         .Default([&](Operation *other) {
           return ref::detail::evaluateGradient(other, *this);

@@ -20,12 +20,16 @@ extern llvm::cl::SubCommand initCommand;
 extern llvm::cl::SubCommand evalCommand;
 extern llvm::cl::SubCommand benchCommand;
 extern llvm::cl::SubCommand generateCommand;
+extern llvm::cl::SubCommand trainCommand;
+extern llvm::cl::SubCommand gradCommand;
 
 llvm::Error runEmit();
 llvm::Error runInit();
 llvm::Error runEval();
 llvm::Error runBench();
 llvm::Error runGenerate();
+llvm::Error runTrain();
+llvm::Error runGrad();
 
 /// An error when a required flag was not given (llvm::cl's own report of a
 /// missing option spans several lines).

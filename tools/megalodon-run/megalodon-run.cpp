@@ -52,6 +52,10 @@ int main(int argc, char **argv) {
       "                                      loss of a model on a token file\n"
       "  megalodon-run generate --config C --weights W -p PROMPT -n N\n"
       "                                      stream text from a model\n"
+      "  megalodon-run train --config C --data D --out DIR\n"
+      "                                      train with compiled steps\n"
+      "  megalodon-run grad --config C --weights W --tokens T\n"
+      "                                      loss and gradient norms\n"
       "  megalodon-run bench --config C --seq-len L1,L2\n"
       "                                      time compiled forward passes\n"
       "\nRun 'megalodon-run <command> --help' for a command's options.\n",
@@ -74,9 +78,13 @@ int main(int argc, char **argv) {
     err = tool::runBench();
   else if (tool::generateCommand)
     err = tool::runGenerate();
+  else if (tool::trainCommand)
+    err = tool::runTrain();
+  else if (tool::gradCommand)
+    err = tool::runGrad();
   else {
     llvm::WithColor::error(llvm::errs(), "megalodon-run")
-        << "expected a command: emit, init, eval, generate or bench (see --help)\n";
+        << "expected a command: emit, init, eval, generate, train, grad or bench (see --help)\n";
     return 2;
   }
   if (err) {

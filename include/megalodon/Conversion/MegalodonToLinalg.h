@@ -30,6 +30,8 @@ void populateTimestepNormToLoopsPatterns(RewritePatternSet &patterns);
 void populateCemaToLoopsPatterns(RewritePatternSet &patterns);
 /// shared_qk, rotary, chunk_attention, kv_cache_update (Attention.cpp).
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
+/// global_norm, adamw (Optimizer.cpp).
+void populateOptimizerToLinalgPatterns(RewritePatternSet &patterns);
 
 // The gradient ops (MegalodonGradOps.td), one file per family like the
 // forward ops.

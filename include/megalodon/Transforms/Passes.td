@@ -184,4 +184,36 @@ def Autodiff : Pass<"megalodon-autodiff", "::mlir::ModuleOp"> {
   ];
 }
 
+def BuildTrainStep : Pass<"megalodon-build-train-step", "::mlir::ModuleOp"> {
+  let summary = "One optimizer step from the gradients of a loss";
+  let description = [{
+    From `@<loss>_grad` (built by `megalodon-autodiff`), adds `@train_step`:
+    the loss's arguments, then for every parameter `p` its AdamW moments
+    (`megalodon.state = "exp_avg.p"` and `"exp_avg_sq.p"`, in parameter
+    order: all first moments, then all second moments), then the step number
+    `t` (0-d i64, from 1; `megalodon.input = "step"`) and the learning rate
+    (0-d f32; `megalodon.input = "lr"`). It returns the loss, the global
+    gradient norm before clipping (`"grad_norm"`), the updated parameters
+    (tagged like the arguments), the updated first moments and the updated
+    second moments.
+
+    The body is that of `@<loss>_grad`, then `megalodon.global_norm` of all
+    gradients and one `megalodon.adamw` per parameter with the hyper-
+    parameters of the options (defaults: MODEL.md section 11). The learning
+    rate schedule stays outside: it only changes the `lr` argument.
+  }];
+  let options = [
+    Option<"lossName", "loss", "std::string", "\"loss\"",
+           "The loss whose _grad function is used">,
+    Option<"beta1", "beta1", "double", "0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "double", "0.98", "AdamW beta2">,
+    Option<"eps", "eps", "double", "1e-8", "AdamW epsilon">,
+    Option<"weightDecay", "weight-decay", "double", "0.1",
+           "Decoupled weight decay">,
+    Option<"maxGradNorm", "max-grad-norm", "double", "1.0",
+           "Global gradient norm limit (0: no clipping)">,
+  ];
+  let dependentDialects = ["::mlir::megalodon::MegalodonDialect"];
+}
+
 #endif // MEGALODON_TRANSFORMS_PASSES_TD

@@ -29,6 +29,7 @@ struct ConvertMegalodonToLinalgPass
     populateTimestepNormToLoopsPatterns(patterns);
     populateCemaToLoopsPatterns(patterns);
     populateAttentionToLinalgPatterns(patterns);
+    populateOptimizerToLinalgPatterns(patterns);
     populateDenseGradToLinalgPatterns(patterns);
     populateNormsGradToLinalgPatterns(patterns);
     populateTimestepNormGradToLoopsPatterns(patterns);

@@ -407,4 +407,10 @@ def Megalodon_KVCacheUpdateOp : Megalodon_DifferentiableOp<"kv_cache_update"> {
 
 include "megalodon/Dialect/Megalodon/IR/MegalodonGradOps.td"
 
+//===----------------------------------------------------------------------===//
+// Optimizer
+//===----------------------------------------------------------------------===//
+
+include "megalodon/Dialect/Megalodon/IR/MegalodonOptimizerOps.td"
+
 #endif // MEGALODON_OPS_TD
