@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: compile the tiny config to IR, verify
-# it, then evaluate a seeded random model on the embedded corpus (Tiny
-# Shakespeare, bytes) with compiled CPU code, and check it against the fp64
-# reference interpreter on the same windows.
+# The main job on the embedded default: train the tiny config on the embedded
+# corpus (Tiny Shakespeare, bytes) with compiled training steps, print the
+# validation loss before and after, check the trained model's loss against
+# the fp64 reference interpreter, then generate text from it.
+# STEPS=N overrides the length of the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 bin=build/bin
 out=out/demo
+steps=${STEPS:-400}
+rm -rf "$out"
 mkdir -p "$out"
 
-echo "== emit: examples/tiny.json -> $out/tiny.mlir"
-"$bin/megalodon-run" emit --config examples/tiny.json > "$out/tiny.mlir"
-grep -c "megalodon\." "$out/tiny.mlir" | sed 's/^/   megalodon ops: /'
+echo "== train: examples/tiny.json on data/tinyshakespeare.txt, $steps steps"
+"$bin/megalodon-run" train --config examples/tiny.json \
+  --data data/tinyshakespeare.txt --out "$out/train" --seed 0 \
+  --steps "$steps" --batch 8 --seq-len 64 --lr 3e-3 --warmup 40 \
+  --schedule cosine --eval-every 100 --val-batches 32 --save-every 100 \
+  --quiet
+grep val_loss "$out/train/metrics.jsonl" | sed 's/^/   /'
 
-echo "== verify: megalodon-opt $out/tiny.mlir"
-"$bin/megalodon-opt" "$out/tiny.mlir" -o /dev/null && echo "   verified"
-
-echo "== init: seeded random weights"
-"$bin/megalodon-run" init --config examples/tiny.json --seed 0 -o "$out/tiny-init.safetensors"
-
+weights="$out/train/latest/model.safetensors"
 for backend in cpu reference; do
-  echo "== eval ($backend): data/tinyshakespeare.txt, first 256 windows of 64"
-  "$bin/megalodon-run" eval --config examples/tiny.json \
-    --weights "$out/tiny-init.safetensors" --tokens data/tinyshakespeare.txt \
-    --seq-len 64 --batch 8 --max-windows 256 --backend "$backend"
+  echo "== eval ($backend): trained model, last 64 windows of 64 bytes"
+  tail -c 4160 data/tinyshakespeare.txt > "$out/tail.txt"
+  "$bin/megalodon-run" eval --config examples/tiny.json --weights "$weights" \
+    --tokens "$out/tail.txt" --seq-len 64 --batch 8 --backend "$backend"
 done
+
+echo "== generate: 300 bytes after \"ROMEO:\""
+"$bin/megalodon-run" generate --config examples/tiny.json --weights "$weights" \
+  -p "ROMEO:" -n 300 --temp 0.8 --top-k 40 --seed 0
+echo

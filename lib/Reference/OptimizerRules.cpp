@@ -42,6 +42,13 @@ llvm::Error evaluateAdamW(AdamWOp op, ValueStore &store) {
   RefValue &pOut = store.defineReal(op.getParamOut());
   RefValue &mOut = store.defineReal(op.getExpAvgOut());
   RefValue &vOut = store.defineReal(op.getExpAvgSqOut());
+  if (!std::isfinite(norm)) {
+    // A skipped step: nothing changes.
+    pOut.real = p;
+    mOut.real = m;
+    vOut.real = v;
+    return llvm::Error::success();
+  }
   for (size_t i = 0; i < p.size(); ++i) {
     const double gi = clip * g[i];
     const double mi = beta1 * m[i] + (1.0 - beta1) * gi;

@@ -1,16 +1,22 @@
 //===- BenchCommand.cpp - megalodon-run bench -----------------------------===//
 //
-// Times the compiled @forward of a model at several sequence lengths and
-// reports tokens/s, GFLOP/s (FLOP model in megalodon/Model/Flops.h) and the
+// Times the compiled @forward (or, with --train, the whole @train_step:
+// forward, backward and AdamW update) of a model at several sequence lengths
+// and reports tokens/s, GFLOP/s (FLOP model in megalodon/Model/Flops.h) and the
 // fraction of the machine's single-precision GEMM rate, measured in the same
-// run with OpenBLAS's cblas_sgemm when the library is installed. A benchmark,
-// not a test: numbers vary with machine load.
+// run with OpenBLAS's cblas_sgemm when the library is installed. A training
+// step counts 3x the forward FLOPs (the usual model-FLOP convention: the
+// backward's two products per forward product), and the process's peak
+// resident memory after each length is printed as an upper bound of the
+// step's activation memory. A benchmark, not a test: numbers vary with
+// machine load.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
 
 #include "megalodon/Driver/CompiledFunction.h"
+#include "megalodon/Driver/Trainer.h"
 #include "megalodon/Model/Flops.h"
 #include "megalodon/Model/ModelBuilder.h"
 #include "megalodon/Model/Parameters.h"
@@ -23,13 +29,15 @@
 #include <chrono>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <functional>
 #include <random>
 
 using namespace megalodon;
 namespace cl = llvm::cl;
 
 cl::SubCommand tool::benchCommand(
-    "bench", "Time compiled forward passes and compare with the GEMM rate");
+    "bench",
+    "Time compiled forward passes or training steps against the GEMM rate");
 
 static cl::opt<std::string> config("config", cl::desc("Model config (JSON)"),
                                    cl::value_desc("file"),
@@ -50,6 +58,10 @@ static cl::opt<int>
             cl::desc("Threads for compiled code and the GEMM reference "
                      "(sets OMP_NUM_THREADS; 0 = leave as is)"),
             cl::init(0), cl::sub(tool::benchCommand));
+static cl::opt<bool> train("train",
+                           cl::desc("Time training steps instead of forward "
+                                    "passes"),
+                           cl::sub(tool::benchCommand));
 static cl::opt<std::string> cacheDir("cache-dir",
                                      cl::desc("Artifact cache directory"),
                                      cl::sub(tool::benchCommand));
@@ -59,6 +71,20 @@ using Clock = std::chrono::steady_clock;
 
 double seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
+}
+
+/// The process's peak resident set (VmHWM) in MiB, or 0 when unknown.
+double peakResidentMiB() {
+  FILE *status = std::fopen("/proc/self/status", "r");
+  if (!status)
+    return 0;
+  char line[256];
+  double kib = 0;
+  while (std::fgets(line, sizeof(line), status))
+    if (std::sscanf(line, "VmHWM: %lf kB", &kib) == 1)
+      break;
+  std::fclose(status);
+  return kib / 1024.0;
 }
 
 double median(std::vector<double> v) {
@@ -124,50 +150,78 @@ llvm::Error tool::runBench() {
                                  gemm);
   else
     llvm::outs() << "OpenBLAS not found: GEMM fraction not reported\n";
+  llvm::outs() << (train ? "training steps (forward + backward + AdamW)\n"
+                          : "forward passes\n");
   llvm::outs() << "     L   compile_s   ms/call   us/token    tokens/s  "
-                  "GFLOP/s  of_GEMM\n";
+                  "GFLOP/s  of_GEMM  peak_MiB\n";
 
   CpuCompileOptions options;
   options.cacheDir = cacheDir;
   std::mt19937 rng(0);
   for (int64_t L : lengths) {
-    mlir::MLIRContext context;
-    BuildOptions build;
-    build.batch = batch;
-    build.seqLen = L;
-    build.emitLoss = build.emitDecode = false;
-    auto module = buildModelModule(context, *cfg, build);
-    if (!module)
-      return module.takeError();
-    auto t0 = Clock::now();
-    auto fn = CompiledFunction::create(**module, "forward", weights, options);
-    if (!fn)
-      return fn.takeError();
-    double compile = seconds(t0, Clock::now());
     rt::HostTensor tokens = rt::HostTensor::zeros(rt::DType::I32, {batch, L});
     auto *ids = reinterpret_cast<int32_t *>(tokens.bytes.data());
     for (int64_t i = 0; i < batch * L; ++i)
       ids[i] = static_cast<int32_t>(rng() % cfg->vocab_size);
+
+    // One timed call per iteration, whichever function is measured.
+    std::function<llvm::Error()> call;
+    std::unique_ptr<CompiledFunction> forward;
+    std::unique_ptr<CompiledTrainer> trainer;
+    TrainState state;
+    auto t0 = Clock::now();
+    if (train) {
+      auto created = CompiledTrainer::create(*cfg, batch, L,
+                                             OptimizerOptions(), options);
+      if (!created)
+        return created.takeError();
+      trainer = std::move(*created);
+      state = TrainState::fresh(*cfg, weights);
+      call = [&]() -> llvm::Error {
+        // A small rate keeps the weights sane over the timed steps.
+        auto result = trainer->step(state, tokens, tokens, 1e-5);
+        return result ? llvm::Error::success() : result.takeError();
+      };
+    } else {
+      mlir::MLIRContext context;
+      BuildOptions build;
+      build.batch = batch;
+      build.seqLen = L;
+      build.emitLoss = build.emitDecode = false;
+      auto module = buildModelModule(context, *cfg, build);
+      if (!module)
+        return module.takeError();
+      auto fn = CompiledFunction::create(**module, "forward", weights, options);
+      if (!fn)
+        return fn.takeError();
+      forward = std::move(*fn);
+      call = [&]() -> llvm::Error {
+        auto results = forward->call({&tokens});
+        return results ? llvm::Error::success() : results.takeError();
+      };
+    }
+    double compile = seconds(t0, Clock::now());
     std::vector<double> times;
     for (int i = 0; i <= iterations; ++i) {
       auto start = Clock::now();
-      auto results = (*fn)->call({&tokens});
-      if (!results)
-        return results.takeError();
+      if (llvm::Error err = call())
+        return err;
       if (i > 0) // the first call warms caches and pages
         times.push_back(seconds(start, Clock::now()));
     }
     double t = median(times);
-    double flops = forwardFlops(*cfg, batch, L).total();
+    double flops = (train ? 3.0 : 1.0) * forwardFlops(*cfg, batch, L).total();
     double tokensPerCall = static_cast<double>(batch * L);
     double gflops = flops / t * 1e-9;
     llvm::outs() << llvm::format(
         "%6lld  %10.2f  %8.2f  %9.2f  %10.0f  %7.2f", static_cast<long long>(L),
         compile, t * 1e3, t * 1e6 / tokensPerCall, tokensPerCall / t, gflops);
     if (gemm > 0)
-      llvm::outs() << llvm::format("  %6.1f%%\n", 100 * gflops / gemm);
+      llvm::outs() << llvm::format("  %6.1f%%", 100 * gflops / gemm);
     else
-      llvm::outs() << "        -\n";
+      llvm::outs() << "        -";
+    llvm::outs() << llvm::format("  %8.0f\n", peakResidentMiB());
+    llvm::outs().flush();
   }
   return llvm::Error::success();
 }

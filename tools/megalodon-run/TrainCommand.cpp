@@ -25,6 +25,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 
 using namespace megalodon;
@@ -374,6 +375,8 @@ llvm::Error tool::runTrain() {
                                   : settings.steps;
   const auto start = std::chrono::steady_clock::now();
   const int64_t firstStep = state.step;
+  constexpr int kMaxSkippedInARow = 10;
+  int skippedInARow = 0;
   rt::HostTensor inputs, targets;
   while (state.step < last) {
     const double rate = settings.lr * lrSchedule.multiplier(state.step);
@@ -404,10 +407,19 @@ llvm::Error tool::runTrain() {
                               {"lr", rate},
                               {"grad_norm", result->gradNorm},
                               {"tokens_per_s", tokensPerSecond}});
-    if (!std::isfinite(result->loss))
-      return llvm::createStringError(
-          "the loss is not finite at step " + std::to_string(state.step) +
-          "; the last checkpoint is left as it was");
+    // The compiled update skips a step whose gradients are not finite; many
+    // in a row mean the run has diverged.
+    if (std::isfinite(result->gradNorm)) {
+      skippedInARow = 0;
+    } else {
+      llvm::errs() << "step " << state.step
+                   << ": non-finite gradients, update skipped\n";
+      if (++skippedInARow == kMaxSkippedInARow)
+        return llvm::createStringError(
+            std::to_string(kMaxSkippedInARow) +
+            " steps in a row had non-finite gradients; stopping (the last "
+            "checkpoint is left as it was)");
+    }
     if (evalEvery > 0 && state.step % evalEvery == 0 && state.step < last)
       if (llvm::Error err = reportValidation())
         return err;

@@ -149,6 +149,55 @@ TEST_P(OptimizerOpsTest, CompiledMatchesReference) {
   }
 }
 
+// A NaN or an infinity among the gradients skips the step: parameter and
+// moments come back unchanged, from the reference and from compiled code.
+TEST(OptimizerSkipTest, NonFiniteGradientsLeaveEverythingUnchanged) {
+  mlir::MLIRContext context;
+  context.loadDialect<mlir::func::FuncDialect,
+                      mlir::megalodon::MegalodonDialect>();
+  std::string ir = kStepIR;
+  ir.replace(ir.find("MAX_NORM"), 8, "1.0");
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(ir, &context);
+  ASSERT_TRUE(module);
+  auto func = module->lookupSymbol<mlir::func::FuncOp>("f");
+  CpuCompileOptions options;
+  options.cacheDir = ::testing::TempDir() + "megalodon-optimizer-artifacts";
+  auto compiled = CompiledFunction::create(*module, "f", {}, options);
+  ASSERT_TRUE(static_cast<bool>(compiled))
+      << llvm::toString(compiled.takeError());
+  const std::vector<double> p = {0.5, -1.0, 2.0}, m = {0.1, 0.2, 0.3},
+                            v = {0.4, 0.5, 0.6};
+  for (double bad : {std::nan(""), HUGE_VAL}) {
+    const std::vector<double> other = {bad, 0.0};
+    auto expected = ref::interpret(
+        func, {RefValue::realTensor({3}, p), RefValue::realTensor({3}, kGrads[0]),
+               RefValue::realTensor({2}, other), RefValue::realTensor({3}, m),
+               RefValue::realTensor({3}, v), RefValue::integerTensor({}, {1}),
+               RefValue::realTensor({}, {0.1})});
+    ASSERT_TRUE(static_cast<bool>(expected));
+    EXPECT_EQ((*expected)[1].real, p);
+    EXPECT_EQ((*expected)[2].real, m);
+    EXPECT_EQ((*expected)[3].real, v);
+
+    auto f32 = [](const std::vector<double> &x) {
+      return rt::HostTensor::fromF32({static_cast<int64_t>(x.size())},
+                                     std::vector<float>(x.begin(), x.end()));
+    };
+    std::vector<rt::HostTensor> inputs = {
+        f32(p), f32(kGrads[0]), f32(other), f32(m), f32(v),
+        rt::HostTensor::fromI64({}, {1}), rt::HostTensor::fromF32({}, {0.1f})};
+    std::vector<const rt::HostTensor *> pointers;
+    for (const rt::HostTensor &in : inputs)
+      pointers.push_back(&in);
+    auto results = (*compiled)->call(pointers);
+    ASSERT_TRUE(static_cast<bool>(results));
+    EXPECT_FALSE(std::isfinite((*results)[0].f32()[0]));
+    EXPECT_EQ((*results)[1].toF64(), f32(p).toF64());
+    EXPECT_EQ((*results)[2].toF64(), f32(m).toF64());
+    EXPECT_EQ((*results)[3].toF64(), f32(v).toF64());
+  }
+}
+
 // A limit of 1.0 clips (the norm is about 1.8); 0 disables clipping.
 INSTANTIATE_TEST_SUITE_P(Clipping, OptimizerOpsTest,
                          ::testing::Values(1.0, 0.0),

@@ -9,7 +9,8 @@
 //
 // adamw computes its step scalars (clip factor, bias corrections, step size)
 // once, in f64 like torch's host-side arithmetic, and then updates all
-// elements in one elementwise linalg.generic with three results.
+// elements in one elementwise linalg.generic with three results. A
+// non-finite gradient norm selects the old values instead (a skipped step).
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +22,8 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::megalodon;
@@ -152,10 +155,14 @@ struct AdamWLowering : OpConversionPattern<AdamWOp> {
     Value t = toF64(adaptor.getStep());
     Value lr = toF64(adaptor.getLr());
     Value one = c(1.0);
+    Value norm = toF64(adaptor.getGradNorm());
+    // |norm| < inf is false for NaN and for infinities.
+    Value finite = arith::CmpFOp::create(
+        b, loc, arith::CmpFPredicate::OLT, math::AbsFOp::create(b, loc, norm),
+        c(std::numeric_limits<double>::infinity()));
     Value clip = one;
     if (maxNorm > 0.0) {
       // torch.nn.utils.clip_grad_norm_: min(1, max / (norm + 1e-6)).
-      Value norm = toF64(adaptor.getGradNorm());
       Value ratio = arith::DivFOp::create(
           b, loc, c(maxNorm), arith::AddFOp::create(b, loc, norm, c(1e-6)));
       clip = arith::MinimumFOp::create(b, loc, one, ratio);
@@ -209,7 +216,13 @@ struct AdamWLowering : OpConversionPattern<AdamWOp> {
               nb, l, arith::MulFOp::create(nb, l, stepSize32, m), denom);
           Value p = arith::SubFOp::create(
               nb, l, arith::MulFOp::create(nb, l, args[0], decay32), update);
-          linalg::YieldOp::create(nb, l, ValueRange{p, m, v});
+          auto keepIfSkipped = [&](Value updated, Value old) -> Value {
+            return arith::SelectOp::create(nb, l, finite, updated, old);
+          };
+          linalg::YieldOp::create(nb, l,
+                                  ValueRange{keepIfSkipped(p, args[0]),
+                                             keepIfSkipped(m, args[2]),
+                                             keepIfSkipped(v, args[3])});
         });
     rewriter.replaceOp(op, generic.getResults());
     return success();

@@ -48,6 +48,10 @@ def Megalodon_AdamWOp : Megalodon_Op<"adamw", [
                        / (sqrt(exp_avg_sq_out) / sqrt(1 - beta2^t) + eps)
     ```
 
+    When `grad_norm` is not finite (a NaN or an infinity anywhere in the
+    gradients), the step is skipped: the parameter and moments come back
+    unchanged, so one bad batch cannot poison the weights.
+
     `step` is a 0-d i64 tensor, `lr` and `grad_norm` 0-d f32 tensors, so the
     schedule and the clipping change nothing in the compiled code.
 
