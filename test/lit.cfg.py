@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -14,6 +15,8 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.megalodon_obj_root, "test")
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
+# Helper scripts in Inputs/ run with the interpreter that runs lit.
+config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(
     ("%examples", os.path.join(config.megalodon_src_root, "examples")))
 config.substitutions.append(
