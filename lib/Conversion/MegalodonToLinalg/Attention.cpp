@@ -10,9 +10,14 @@
 // slices at the dynamic offset len. kv_cache_update keeps the tail of that
 // stream with the same kind of slices.
 //
+// The builders that the gradient lowerings (AttentionGrad.cpp) reuse are
+// declared in AttentionBuilders.h.
+//
 //===----------------------------------------------------------------------===//
 
 #include "megalodon/Conversion/MegalodonToLinalg.h"
+
+#include "AttentionBuilders.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 
@@ -31,6 +36,7 @@
 
 using namespace mlir;
 using namespace mlir::megalodon;
+using namespace mlir::megalodon::attention;
 
 using utils::IteratorType;
 
@@ -87,9 +93,9 @@ static Value readClampedIndex(OpBuilder &b, Location loc, Value scalarTensor,
 /// The [rows, cols] block of `src` [B, T, W] that starts at (batch, row0,
 /// col0), as a rank-2 tensor (dynamic first dimension when `rows` is a
 /// value).
-static Value sliceRows(OpBuilder &b, Location loc, Value src,
-                       OpFoldResult batch, OpFoldResult row0, OpFoldResult rows,
-                       OpFoldResult col0, int64_t cols) {
+Value attention::sliceRows(OpBuilder &b, Location loc, Value src,
+                           OpFoldResult batch, OpFoldResult row0,
+                           OpFoldResult rows, OpFoldResult col0, int64_t cols) {
   int64_t staticRows = getConstantIntValue(rows).value_or(ShapedType::kDynamic);
   auto type = RankedTensorType::get({staticRows, cols}, b.getF32Type());
   SmallVector<OpFoldResult> offsets = {batch, row0, col0};
@@ -102,8 +108,8 @@ static Value sliceRows(OpBuilder &b, Location loc, Value src,
 
 /// `lhs` [M, K] times `rhs` [K, N], or times the transpose of `rhs` [N, K]
 /// when `transposeRhs`, accumulated into a zero-filled [M, N] tensor.
-static Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
-                    bool transposeRhs) {
+Value attention::matmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                        bool transposeRhs) {
   auto lhsType = cast<RankedTensorType>(lhs.getType());
   auto rhsType = cast<RankedTensorType>(rhs.getType());
   int64_t m = lhsType.getDimSize(0);
@@ -219,10 +225,77 @@ static Value rotationAngle(OpBuilder &b, Location loc, Value offset,
   return arith::MulFOp::create(b, loc, posF, invFreq);
 }
 
-namespace {
 /// x [B, L, H*dh] is viewed as [B, L, H, dh/2, 2] so that both members of
 /// the pair (x[2j], x[2j+1]) are affine accesses of one linalg.generic; the
 /// last loop picks which member of the rotated pair an element is.
+Value attention::rotatePairs(OpBuilder &b, Location loc, Value x,
+                             Value offsetTensor, int64_t heads, double base,
+                             int64_t chunk, bool inverse) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t headDim = xType.getDimSize(2) / heads;
+  SmallVector<int64_t> pairShape = {xType.getDimSize(0), xType.getDimSize(1),
+                                    heads, headDim / 2, 2};
+  auto pairType = RankedTensorType::get(pairShape, b.getF32Type());
+  SmallVector<ReassociationIndices> reassociation = {{0}, {1}, {2, 3, 4}};
+
+  Value pairs =
+      tensor::ExpandShapeOp::create(b, loc, pairType, x, reassociation);
+  Value freqs = inverseFrequencies(b, loc, base, headDim);
+  // The offset only enters arithmetic, never an access: no clamp.
+  Value offset =
+      offsetTensor ? readIndex(b, loc, offsetTensor) : indexConstant(b, loc, 0);
+  Value empty = tensor::EmptyOp::create(b, loc, pairShape, b.getF32Type());
+
+  MLIRContext *ctx = b.getContext();
+  auto dim = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  auto member = [&](int64_t m) {
+    return AffineMap::get(
+        5, 0, {dim(0), dim(1), dim(2), dim(3), getAffineConstantExpr(m, ctx)},
+        ctx);
+  };
+  SmallVector<AffineMap> maps = {member(0), member(1),
+                                 AffineMap::get(5, 0, dim(3)),
+                                 AffineMap::getMultiDimIdentityMap(5, ctx)};
+  SmallVector<IteratorType> iterators(5, IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{pairType}, ValueRange{pairs, pairs, freqs},
+      ValueRange{empty}, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value angle = rotationAngle(nb, nloc, offset, chunk, args[2]);
+        Value cos = math::CosOp::create(nb, nloc, angle);
+        Value sin = math::SinOp::create(nb, nloc, angle);
+        Value x0 = args[0], x1 = args[1];
+        auto mul = [&](Value lhs, Value rhs) {
+          return arith::MulFOp::create(nb, nloc, lhs, rhs).getResult();
+        };
+        Value x0c = mul(x0, cos);
+        Value x1s = mul(x1, sin);
+        Value re, im;
+        if (inverse) {
+          // (x0 + i x1) * (cos - i sin).
+          re = arith::AddFOp::create(nb, nloc, x0c, x1s);
+          Value x1c = mul(x1, cos);
+          Value x0s = mul(x0, sin);
+          im = arith::SubFOp::create(nb, nloc, x1c, x0s);
+        } else {
+          // (x0 + i x1) * (cos + i sin).
+          re = arith::SubFOp::create(nb, nloc, x0c, x1s);
+          Value x0s = mul(x0, sin);
+          Value x1c = mul(x1, cos);
+          im = arith::AddFOp::create(nb, nloc, x0s, x1c);
+        }
+        Value isRe = arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::eq,
+                                           linalg::IndexOp::create(nb, nloc, 4),
+                                           indexConstant(nb, nloc, 0));
+        linalg::YieldOp::create(
+            nb, nloc,
+            ValueRange{arith::SelectOp::create(nb, nloc, isRe, re, im)});
+      });
+  return tensor::CollapseShapeOp::create(b, loc, xType, generic.getResult(0),
+                                         reassociation);
+}
+
+namespace {
 struct RotaryLowering : OpConversionPattern<RotaryOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -232,62 +305,11 @@ struct RotaryLowering : OpConversionPattern<RotaryOp> {
     if (!allStaticF32({op.getX().getType(), op.getResult().getType()}))
       return rewriter.notifyMatchFailure(
           op, "rotary lowers only statically shaped f32 tensors");
-    Location loc = op.getLoc();
-    auto xType = cast<RankedTensorType>(adaptor.getX().getType());
-    int64_t heads = op.getNumHeads();
-    int64_t headDim = xType.getDimSize(2) / heads;
-    int64_t chunk = op.getChunkSize();
-    SmallVector<int64_t> pairShape = {xType.getDimSize(0), xType.getDimSize(1),
-                                      heads, headDim / 2, 2};
-    auto pairType = RankedTensorType::get(pairShape, rewriter.getF32Type());
-    SmallVector<ReassociationIndices> reassociation = {{0}, {1}, {2, 3, 4}};
-
-    Value pairs = tensor::ExpandShapeOp::create(rewriter, loc, pairType,
-                                                adaptor.getX(), reassociation);
-    Value freqs = inverseFrequencies(rewriter, loc,
-                                     op.getBase().convertToDouble(), headDim);
-    // The offset only enters arithmetic, never an access: no clamp.
-    Value offset = adaptor.getOffset()
-                       ? readIndex(rewriter, loc, adaptor.getOffset())
-                       : indexConstant(rewriter, loc, 0);
-    Value empty = tensor::EmptyOp::create(rewriter, loc, pairShape,
-                                          rewriter.getF32Type());
-
-    MLIRContext *ctx = rewriter.getContext();
-    auto dim = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    auto member = [&](int64_t m) {
-      return AffineMap::get(
-          5, 0, {dim(0), dim(1), dim(2), dim(3), getAffineConstantExpr(m, ctx)},
-          ctx);
-    };
-    SmallVector<AffineMap> maps = {member(0), member(1),
-                                   AffineMap::get(5, 0, dim(3)),
-                                   AffineMap::getMultiDimIdentityMap(5, ctx)};
-    SmallVector<IteratorType> iterators(5, IteratorType::parallel);
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{pairType}, ValueRange{pairs, pairs, freqs},
-        ValueRange{empty}, maps, iterators,
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value angle = rotationAngle(b, loc, offset, chunk, args[2]);
-          Value cos = math::CosOp::create(b, loc, angle);
-          Value sin = math::SinOp::create(b, loc, angle);
-          Value x0 = args[0], x1 = args[1];
-          // (x0 + i x1) * (cos + i sin).
-          Value re = arith::SubFOp::create(
-              b, loc, arith::MulFOp::create(b, loc, x0, cos),
-              arith::MulFOp::create(b, loc, x1, sin));
-          Value im = arith::AddFOp::create(
-              b, loc, arith::MulFOp::create(b, loc, x0, sin),
-              arith::MulFOp::create(b, loc, x1, cos));
-          Value isRe = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                             linalg::IndexOp::create(b, loc, 4),
-                                             indexConstant(b, loc, 0));
-          linalg::YieldOp::create(
-              b, loc,
-              ValueRange{arith::SelectOp::create(b, loc, isRe, re, im)});
-        });
-    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
-        op, xType, generic.getResult(0), reassociation);
+    rewriter.replaceOp(op, rotatePairs(rewriter, op.getLoc(), adaptor.getX(),
+                                       adaptor.getOffset(), op.getNumHeads(),
+                                       op.getBase().convertToDouble(),
+                                       op.getChunkSize(),
+                                       /*inverse=*/false));
     return success();
   }
 };
@@ -308,19 +330,20 @@ static Value isVisible(OpBuilder &b, Location loc, Value keyOffset) {
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, key, last);
 }
 
-/// A linalg.generic over [queries, keys] of `scores`, plus per-query inputs
-/// `rowInputs` [queries]; `body` gets the block arguments and yields.
-static Value
-queryKeyGeneric(OpBuilder &b, Location loc, Value scores, ValueRange rowInputs,
-                Value init, bool reduceKeys,
-                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+/// A linalg.generic over [queries, keys] of the [queries, keys] tensors
+/// `blocks`, plus per-query inputs `rowInputs` [queries]; `body` gets the
+/// block arguments and yields.
+Value attention::queryKeyGeneric(
+    OpBuilder &b, Location loc, ValueRange blocks, ValueRange rowInputs,
+    Value init, bool reduceKeys,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
   MLIRContext *ctx = b.getContext();
   AffineMap full = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap row = AffineMap::get(2, 0, getAffineDimExpr(0, ctx));
-  SmallVector<AffineMap> maps = {full};
+  SmallVector<AffineMap> maps(blocks.size(), full);
   maps.append(rowInputs.size(), row);
   maps.push_back(reduceKeys ? row : full);
-  SmallVector<Value> inputs = {scores};
+  SmallVector<Value> inputs(blocks);
   llvm::append_range(inputs, rowInputs);
   SmallVector<IteratorType> iterators = {IteratorType::parallel,
                                          reduceKeys ? IteratorType::reduction
@@ -339,8 +362,8 @@ queryKeyGeneric(OpBuilder &b, Location loc, Value scores, ValueRange rowInputs,
 /// get weight exactly 0. The row maximum over visible keys is subtracted
 /// before exp so that exp never overflows; key j = i + keyOffset is always
 /// visible, so the maximum is finite.
-static Value maskedSoftmax(OpBuilder &b, Location loc, Value scores,
-                           Value keyOffset) {
+Value attention::maskedSoftmax(OpBuilder &b, Location loc, Value scores,
+                               Value keyOffset) {
   auto type = cast<RankedTensorType>(scores.getType());
   int64_t rows = type.getDimSize(0);
   double negInf = -std::numeric_limits<double>::infinity();
