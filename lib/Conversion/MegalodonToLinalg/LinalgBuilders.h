@@ -2,8 +2,8 @@
 //
 // Small builders shared by the elementwise, norm and dense lowerings: type
 // checks that turn unsupported ops into match failures, filled accumulators,
-// the indexing maps of row-wise reductions, and the reshapes that view an
-// N-d tensor as rows.
+// the indexing maps of row-wise reductions, the reshapes that view an N-d
+// tensor as rows, and the loop over blocks of rows of the norm gradients.
 //
 // Private to the MegalodonToLinalg library.
 //
@@ -13,12 +13,15 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/Twine.h"
 
+#include <algorithm>
+#include <cassert>
 #include <numeric>
 
 namespace mlir::megalodon::detail {
@@ -169,6 +172,249 @@ inline Value restoreLeadingDims(OpBuilder &builder, Location loc, Value value,
   return tensor::ExpandShapeOp::create(
       builder, loc, type, value,
       mergeLeadingReassociation(type.getRank(), numLeading));
+}
+
+//===----------------------------------------------------------------------===//
+// Row blocks
+//===----------------------------------------------------------------------===//
+
+/// Elements of one block of rows (see rowBlockSize). A block of x, of its
+/// cotangent and of the result (128 KiB each) stays in L2 while several
+/// generics pass over it, and is large enough that the per-block costs of the
+/// loop and its temporaries vanish next to the work.
+constexpr int64_t kRowBlockElements = 32768;
+
+/// Rows per block for rows of `rowElements` elements: at least one, at most
+/// all of them.
+inline int64_t rowBlockSize(int64_t rows, int64_t rowElements) {
+  int64_t perBlock = std::max<int64_t>(
+      1, kRowBlockElements / std::max<int64_t>(rowElements, 1));
+  return std::max<int64_t>(1, std::min(rows, perBlock));
+}
+
+/// The number of blocks of buildRowBlocks, the last one possibly short.
+inline int64_t numRowBlocks(int64_t rows, int64_t blockRows) {
+  return (rows + blockRows - 1) / blockRows;
+}
+
+/// How a destination of buildRowBlocks is divided among the blocks.
+enum class BlockSlicing {
+  /// Dimension 0 is the row dimension: a block owns its rows.
+  Rows,
+  /// Dimension 0 has numRowBlocks entries: a block owns its entry, which it
+  /// sees without that dimension. Per-block partial sums live here, so that
+  /// summing them afterwards in block order gives a result that does not
+  /// depend on how the blocks were spread over threads.
+  PerBlock,
+};
+
+/// One block of rows [start, start + size), the `index`-th.
+struct RowBlock {
+  Value index, start;
+  int64_t size;
+};
+
+/// The rows of `block` of `rows` ([R, ...]), e.g. of an input of the loop.
+inline Value extractBlockRows(OpBuilder &builder, Location loc, Value rows,
+                              const RowBlock &block) {
+  auto type = cast<RankedTensorType>(rows.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape[0] = block.size;
+  SmallVector<OpFoldResult> offsets(type.getRank(), builder.getIndexAttr(0));
+  offsets[0] = block.start;
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t size : shape)
+    sizes.push_back(builder.getIndexAttr(size));
+  SmallVector<OpFoldResult> strides(type.getRank(), builder.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(
+      builder, loc, RankedTensorType::get(shape, type.getElementType()), rows,
+      offsets, sizes, strides);
+}
+
+/// Builds one block from its slices of the destinations and returns their
+/// new values, in the same order.
+using RowBlockBody = function_ref<SmallVector<Value>(
+    OpBuilder &, Location, const RowBlock &, ValueRange)>;
+
+/// Runs `body` over the rows [0, rows) in blocks of `blockRows`: an
+/// scf.forall over the full blocks, whose iterations write disjoint slices of
+/// `dests` (sliced as `slicing` says) and may run on different threads, then
+/// the short last block, if any. A single full block is built without a loop.
+/// Returns the final values of `dests`.
+inline SmallVector<Value> buildRowBlocks(OpBuilder &builder, Location loc,
+                                         int64_t rows, int64_t blockRows,
+                                         ValueRange dests,
+                                         ArrayRef<BlockSlicing> slicing,
+                                         RowBlockBody body) {
+  assert(dests.size() == slicing.size() && "one slicing per destination");
+  // The slice of destination `i` owned by block (index, start, size).
+  struct Slice {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    RankedTensorType type;
+  };
+  auto sliceOf = [&](OpBuilder &b, unsigned i, const RowBlock &block) {
+    auto type = cast<RankedTensorType>(dests[i].getType());
+    Slice s;
+    s.strides.assign(type.getRank(), b.getIndexAttr(1));
+    s.offsets.assign(type.getRank(), b.getIndexAttr(0));
+    SmallVector<int64_t> shape(type.getShape());
+    if (slicing[i] == BlockSlicing::Rows) {
+      s.offsets[0] = block.start;
+      shape[0] = block.size;
+    } else {
+      s.offsets[0] = block.index;
+      shape[0] = 1;
+    }
+    for (int64_t size : shape)
+      s.sizes.push_back(b.getIndexAttr(size));
+    if (slicing[i] == BlockSlicing::PerBlock)
+      shape.erase(shape.begin());
+    s.type = RankedTensorType::get(shape, type.getElementType());
+    return s;
+  };
+  // Extracts the block's slices of `current`, runs the body on them and
+  // returns the new slices with where they go.
+  auto runBlock = [&](OpBuilder &b, const RowBlock &block, ValueRange current,
+                      SmallVector<Slice> &slices) {
+    SmallVector<Value> inputs;
+    for (unsigned i = 0; i < dests.size(); ++i) {
+      slices.push_back(sliceOf(b, i, block));
+      const Slice &s = slices.back();
+      inputs.push_back(tensor::ExtractSliceOp::create(
+          b, loc, s.type, current[i], s.offsets, s.sizes, s.strides));
+    }
+    SmallVector<Value> results = body(b, loc, block, inputs);
+    assert(results.size() == dests.size() && "one result per destination");
+    return results;
+  };
+
+  // A block outside the forall: its slices are inserted in sequence.
+  auto runSequentialBlock = [&](int64_t index, int64_t size,
+                                SmallVector<Value> &current) {
+    RowBlock block{
+        arith::ConstantIndexOp::create(builder, loc, index),
+        arith::ConstantIndexOp::create(builder, loc, index * blockRows), size};
+    SmallVector<Slice> slices;
+    SmallVector<Value> results = runBlock(builder, block, current, slices);
+    for (auto [i, result] : llvm::enumerate(results))
+      current[i] = tensor::InsertSliceOp::create(
+          builder, loc, result, current[i], slices[i].offsets, slices[i].sizes,
+          slices[i].strides);
+  };
+
+  SmallVector<Value> current(dests);
+  int64_t numFull = rows / blockRows;
+  if (numFull == 1) {
+    runSequentialBlock(0, blockRows, current);
+  } else if (numFull > 1) {
+    auto forall = scf::ForallOp::create(
+        builder, loc, ArrayRef<OpFoldResult>{builder.getIndexAttr(numFull)},
+        current, std::nullopt);
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(forall.getBody());
+    Value index = forall.getInductionVars()[0];
+    Value start = arith::MulIOp::create(
+        builder, loc, index,
+        arith::ConstantIndexOp::create(builder, loc, blockRows));
+    SmallVector<Slice> slices;
+    SmallVector<Value> results =
+        runBlock(builder, RowBlock{index, start, blockRows},
+                 forall.getRegionIterArgs(), slices);
+    builder.setInsertionPointToStart(forall.getTerminator().getBody());
+    for (auto [i, result] : llvm::enumerate(results))
+      tensor::ParallelInsertSliceOp::create(
+          builder, loc, result, forall.getRegionIterArgs()[i],
+          slices[i].offsets, slices[i].sizes, slices[i].strides);
+    current.assign(forall.getResults().begin(), forall.getResults().end());
+  }
+  if (int64_t rest = rows - numFull * blockRows; rest > 0)
+    runSequentialBlock(numFull, rest, current);
+  return current;
+}
+
+/// How an operand of buildRowwiseGeneric is indexed by its loops
+/// [rows, features...], the innermost loop running over the features of one
+/// normalized group.
+enum class RowwiseIndexing {
+  /// By every loop.
+  Element,
+  /// By all loops but the innermost: one value per normalized group (the
+  /// statistics of a row).
+  Row,
+  /// By all loops but the first: one value per feature (a norm weight),
+  /// shared by the rows.
+  Feature,
+};
+
+/// An operand of buildRowwiseGeneric.
+struct RowwiseOperand {
+  Value value;
+  RowwiseIndexing indexing;
+};
+
+/// A linalg.generic over `rank` loops [rows, features...] with `iterators`,
+/// indexing each operand as it says. `body` gets the loaded elements (inputs,
+/// then outputs) and returns the values to yield, one per output.
+inline SmallVector<Value> buildRowwiseGeneric(
+    OpBuilder &builder, Location loc, unsigned rank,
+    ArrayRef<utils::IteratorType> iterators, ArrayRef<RowwiseOperand> inputs,
+    ArrayRef<RowwiseOperand> outputs,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> body) {
+  MLIRContext *context = builder.getContext();
+  auto mapOf = [&](RowwiseIndexing indexing) {
+    switch (indexing) {
+    case RowwiseIndexing::Element:
+      return AffineMap::getMultiDimIdentityMap(rank, context);
+    case RowwiseIndexing::Row:
+      return leadingDimsMap(rank, rank - 1, context);
+    case RowwiseIndexing::Feature:
+      return trailingDimsMap(rank, rank - 1, context);
+    }
+    llvm_unreachable("unknown indexing");
+  };
+  SmallVector<Value> inputValues, outputValues;
+  SmallVector<AffineMap> maps;
+  for (const RowwiseOperand &operand : inputs) {
+    inputValues.push_back(operand.value);
+    maps.push_back(mapOf(operand.indexing));
+  }
+  SmallVector<Type> resultTypes;
+  for (const RowwiseOperand &operand : outputs) {
+    outputValues.push_back(operand.value);
+    resultTypes.push_back(operand.value.getType());
+    maps.push_back(mapOf(operand.indexing));
+  }
+  auto generic = linalg::GenericOp::create(
+      builder, loc, resultTypes, inputValues, outputValues, maps, iterators,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        linalg::YieldOp::create(b, l, body(b, l, args));
+      });
+  return SmallVector<Value>(generic.getResults());
+}
+
+/// The sum over blocks of per-block partial sums [numBlocks, rest...] (see
+/// BlockSlicing::PerBlock), taken in block order: [rest...].
+inline Value sumBlockPartials(OpBuilder &builder, Location loc,
+                              Value partials) {
+  auto type = cast<RankedTensorType>(partials.getType());
+  ArrayRef<int64_t> rest = type.getShape().drop_front();
+  auto resultType = RankedTensorType::get(rest, type.getElementType());
+  if (type.getDimSize(0) == 1)
+    return tensor::CollapseShapeOp::create(
+        builder, loc, resultType, partials,
+        rest.empty() ? SmallVector<ReassociationIndices>{}
+                     : mergeLeadingReassociation(type.getRank(), 2));
+  unsigned rank = type.getRank();
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators[0] = utils::IteratorType::reduction;
+  Value init = createFilledF32(builder, loc, rest, 0.0);
+  return buildRowwiseGeneric(
+      builder, loc, rank, iterators, {{partials, RowwiseIndexing::Element}},
+      {{init, RowwiseIndexing::Feature}},
+      [](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
+        return {arith::AddFOp::create(b, l, args[1], args[0])};
+      })[0];
 }
 
 } // namespace mlir::megalodon::detail
