@@ -9,17 +9,16 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 bin=build/bin
 out=out/demo
-steps=${STEPS:-400}
+steps=${STEPS:-1500}
 rm -rf "$out"
 mkdir -p "$out"
 
 echo "== train: examples/tiny.json on data/tinyshakespeare.txt, $steps steps"
 "$bin/megalodon-run" train --config examples/tiny.json \
   --data data/tinyshakespeare.txt --out "$out/train" --seed 0 \
-  --steps "$steps" --batch 8 --seq-len 64 --lr 3e-3 --warmup 40 \
-  --schedule cosine --eval-every 100 --val-batches 32 --save-every 100 \
+  --steps "$steps" --batch 8 --seq-len 64 --lr 3e-3 --warmup 100 \
+  --schedule cosine --eval-every 250 --val-batches 64 --save-every 500 \
   --quiet
-grep val_loss "$out/train/metrics.jsonl" | sed 's/^/   /'
 
 weights="$out/train/latest/model.safetensors"
 for backend in cpu reference; do
