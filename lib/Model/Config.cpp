@@ -136,6 +136,19 @@ llvm::Error megalodon::validateModelConfig(const ModelConfig &config) {
     if (field.value <= 0)
       return configError("key '" + llvm::Twine(field.key) +
                          "' must be positive, got " + llvm::Twine(field.value));
+  // Far above any real model, and low enough that the products of sizes
+  // computed from a config (tensor element counts, byte sizes, parameter
+  // totals) cannot overflow 64 bits.
+  for (const SizeField &field : sizes)
+    if (field.value > kMaxConfigSize)
+      return configError("key '" + llvm::Twine(field.key) + "' (" +
+                         llvm::Twine(field.value) + ") exceeds the limit of " +
+                         llvm::Twine(kMaxConfigSize));
+  if (config.vocab_size > kMaxConfigSize ||
+      config.outputSize() > kMaxConfigSize)
+    return configError("key 'vocab_size' or 'output_size' exceeds the limit "
+                       "of " +
+                       llvm::Twine(kMaxConfigSize));
 
   // The struct's -1 default means "not given": vocab_size has no default
   // because it belongs to the tokenizer, not to the architecture.

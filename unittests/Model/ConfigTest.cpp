@@ -237,6 +237,12 @@ TEST(ModelConfig, ErrorsNameTheKey) {
        "config: key 'model_dim' must be an integer"},
       {R"({"vocab_size": 5, "model_dim": 1e30})",
        "config: key 'model_dim' is out of range"},
+      {R"({"vocab_size": 5, "ffn_hidden_dim": 4611686018427387904})",
+       "config: key 'ffn_hidden_dim' (4611686018427387904) exceeds the limit "
+       "of 16777216"},
+      {R"({"vocab_size": 16777217})",
+       "config: key 'vocab_size' or 'output_size' exceeds the limit of "
+       "16777216"},
       {R"({"vocab_size": 5, "num_layers": 2.5})",
        "config: key 'num_layers' must be an integer"},
       {R"({"vocab_size": 5, "norm_affine": 1})",

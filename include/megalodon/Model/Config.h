@@ -63,6 +63,9 @@ llvm::Expected<ModelConfig> loadModelConfig(llvm::StringRef path);
 /// D divisible by G, positive sizes, ...). Errors name the key.
 llvm::Error validateModelConfig(const ModelConfig &config);
 
+/// The largest size any config key may have (2^24).
+inline constexpr int64_t kMaxConfigSize = int64_t(1) << 24;
+
 /// Serializes every field (pretty-printed JSON, reference field names).
 std::string modelConfigToJson(const ModelConfig &config);
 

@@ -135,31 +135,6 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
 // cross_entropy
 //===----------------------------------------------------------------------===//
 
-/// A reduction over the vocabulary of logits [R, V] into a per-row f32
-/// accumulator initialized to `init`; `perRow` are [R] inputs the body may
-/// read. `combine` gets the loaded elements (logit, per-row values...,
-/// accumulator) and returns the new accumulator.
-Value buildVocabReduction(
-    OpBuilder &builder, Location loc, Value logits, ValueRange perRow,
-    double init,
-    function_ref<Value(OpBuilder &, Location, ValueRange)> combine) {
-  auto type = cast<RankedTensorType>(logits.getType());
-  MLIRContext *context = builder.getContext();
-  AffineMap rowMap = leadingDimsMap(2, 1, context);
-  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(2, context)};
-  maps.append(perRow.size() + 1, rowMap);
-  SmallVector<Value> inputs = {logits};
-  llvm::append_range(inputs, perRow);
-  Value acc = createFilledF32(builder, loc, type.getDimSize(0), init);
-  auto generic = linalg::GenericOp::create(
-      builder, loc, acc.getType(), inputs, acc, maps,
-      parallelThenReduction(1, 1),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        linalg::YieldOp::create(b, l, combine(b, l, args));
-      });
-  return generic.getResult(0);
-}
-
 /// loss = mean_r (logsumexp(logits[r]) - logits[r, target[r]]), with the
 /// row maximum m factored out of the log-sum-exp, m + log(sum exp(x - m)), so
 /// that no exponential overflows. All leading dimensions are collapsed into

@@ -375,32 +375,6 @@ struct EmbeddingGradLowering : OpConversionPattern<EmbeddingGradOp> {
 // cross_entropy_grad
 //===----------------------------------------------------------------------===//
 
-/// A reduction over the vocabulary of logits [R, V] into a per-row f32
-/// accumulator initialized to `init`; `perRow` are [R] inputs the body may
-/// read. `combine` gets the loaded elements (logit, per-row values...,
-/// accumulator) and returns the new accumulator. The same reductions as the
-/// forward's, so that both see the same row maxima and sums.
-Value buildVocabReduction(
-    OpBuilder &builder, Location loc, Value logits, ValueRange perRow,
-    double init,
-    function_ref<Value(OpBuilder &, Location, ValueRange)> combine) {
-  auto type = cast<RankedTensorType>(logits.getType());
-  MLIRContext *context = builder.getContext();
-  AffineMap rowMap = leadingDimsMap(2, 1, context);
-  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(2, context)};
-  maps.append(perRow.size() + 1, rowMap);
-  SmallVector<Value> inputs = {logits};
-  llvm::append_range(inputs, perRow);
-  Value acc = createFilledF32(builder, loc, type.getDimSize(0), init);
-  auto generic = linalg::GenericOp::create(
-      builder, loc, acc.getType(), inputs, acc, maps,
-      parallelThenReduction(1, 1),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        linalg::YieldOp::create(b, l, combine(b, l, args));
-      });
-  return generic.getResult(0);
-}
-
 /// g[r, c] = exp(x[r, c] - m[r]) * coef[r] - [c == t[r]] * share, where
 /// share = g_loss / R is each row's part of the loss cotangent and
 /// coef[r] = share / s[r] folds the softmax normalization into one multiply

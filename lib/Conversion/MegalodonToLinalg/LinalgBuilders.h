@@ -174,6 +174,32 @@ inline Value restoreLeadingDims(OpBuilder &builder, Location loc, Value value,
       mergeLeadingReassociation(type.getRank(), numLeading));
 }
 
+/// A reduction over the vocabulary of logits [R, V] into a per-row f32
+/// accumulator initialized to `init`; `perRow` are [R] inputs the body may
+/// read. `combine` gets the loaded elements (logit, per-row values...,
+/// accumulator) and returns the new accumulator. cross_entropy and its
+/// gradient share it, so that both see the same row maxima and sums.
+inline Value buildVocabReduction(
+    OpBuilder &builder, Location loc, Value logits, ValueRange perRow,
+    double init,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> combine) {
+  auto type = cast<RankedTensorType>(logits.getType());
+  MLIRContext *context = builder.getContext();
+  AffineMap rowMap = leadingDimsMap(2, 1, context);
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(2, context)};
+  maps.append(perRow.size() + 1, rowMap);
+  SmallVector<Value> inputs = {logits};
+  llvm::append_range(inputs, perRow);
+  Value acc = createFilledF32(builder, loc, type.getDimSize(0), init);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, acc.getType(), inputs, acc, maps,
+      parallelThenReduction(1, 1),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        linalg::YieldOp::create(b, l, combine(b, l, args));
+      });
+  return generic.getResult(0);
+}
+
 //===----------------------------------------------------------------------===//
 // Row blocks
 //===----------------------------------------------------------------------===//
