@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <ostream>
 #include <unistd.h>
 
 using namespace megalodon;
@@ -40,6 +41,9 @@ struct Variant {
   /// Sequence length in chunks.
   int64_t chunks;
 };
+
+/// Test output names the variant rather than printing the struct's bytes.
+void PrintTo(const Variant &v, std::ostream *os) { *os << v.name; }
 
 const Variant kVariants[] = {
     {"Tiny", [](ModelConfig &) {}, 2},
