@@ -94,6 +94,7 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   // runtime can pass plain contiguous buffers, and results become
   // caller-allocated out-parameters (one calling convention for all entry
   // points).
+  pm.addPass(createReadOnlyArguments());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =

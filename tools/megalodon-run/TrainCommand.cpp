@@ -138,20 +138,39 @@ struct Settings {
 };
 
 Settings settingsFromFlags() {
-  return {steps,  batch,       seqLen, warmup,      lr,   weightDecay,
-          clip,   beta1,       beta2,  eps,         valFraction,
-          schedule, seed,      shuffle};
+  Settings s;
+  s.steps = steps;
+  s.batch = batch;
+  s.seqLen = seqLen;
+  s.warmup = warmup;
+  s.lr = lr;
+  s.weightDecay = weightDecay;
+  s.clip = clip;
+  s.beta1 = beta1;
+  s.beta2 = beta2;
+  s.eps = eps;
+  s.valFraction = valFraction;
+  s.schedule = schedule;
+  s.seed = seed;
+  s.shuffle = shuffle;
+  return s;
 }
 
 llvm::json::Object settingsToJson(const Settings &s) {
-  return llvm::json::Object{
-      {"steps", s.steps},       {"batch", s.batch},
-      {"seq_len", s.seqLen},    {"warmup", s.warmup},
-      {"lr", s.lr},             {"weight_decay", s.weightDecay},
-      {"clip", s.clip},         {"beta1", s.beta1},
-      {"beta2", s.beta2},       {"eps", s.eps},
-      {"val_fraction", s.valFraction}, {"schedule", s.schedule},
-      {"seed", static_cast<int64_t>(s.seed)}, {"shuffle", s.shuffle}};
+  return llvm::json::Object{{"steps", s.steps},
+                            {"batch", s.batch},
+                            {"seq_len", s.seqLen},
+                            {"warmup", s.warmup},
+                            {"lr", s.lr},
+                            {"weight_decay", s.weightDecay},
+                            {"clip", s.clip},
+                            {"beta1", s.beta1},
+                            {"beta2", s.beta2},
+                            {"eps", s.eps},
+                            {"val_fraction", s.valFraction},
+                            {"schedule", s.schedule},
+                            {"seed", static_cast<int64_t>(s.seed)},
+                            {"shuffle", s.shuffle}};
 }
 
 /// Reads the saved settings, except those given on this command line.

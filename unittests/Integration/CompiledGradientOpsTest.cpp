@@ -4,7 +4,8 @@
 // run on the same arguments as the fp64 reference interpreter. Every result,
 // forward values and gradients alike, must agree per tensor:
 // |compiled - reference|_2 <= 1e-4 * |reference|_2 + 1e-6 (the absolute term
-// covers results that are exactly zero).
+// covers results that are exactly zero), and the call must leave its
+// arguments as they were.
 //
 //===----------------------------------------------------------------------===//
 
@@ -112,9 +113,13 @@ TEST_P(CompiledGradientOpsTest, MatchesReference) {
   auto compiled = CompiledFunction::create(*module, "f", {}, options);
   ASSERT_TRUE(static_cast<bool>(compiled))
       << llvm::toString(compiled.takeError());
+  const std::vector<rt::HostTensor> before = inputs;
   auto results = (*compiled)->call(inputPointers);
   ASSERT_TRUE(static_cast<bool>(results))
       << llvm::toString(results.takeError());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    EXPECT_EQ(inputs[i].toF64(), before[i].toF64())
+        << "argument " << i << " was written";
   ASSERT_EQ(results->size(), expected->size());
 
   for (size_t r = 0; r < results->size(); ++r) {

@@ -143,6 +143,28 @@ def FreeParallelBuffers : Pass<"megalodon-free-parallel-buffers"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def ReadOnlyArguments : Pass<"megalodon-read-only-arguments",
+                              "::mlir::ModuleOp"> {
+  let summary = "Mark the tensor arguments of public functions read-only";
+  let description = [{
+    The runtime passes the same buffers to several calls (parameters bound
+    once, a decoding state kept by the caller), so compiled code must only
+    read its arguments. One-shot bufferization assumes function arguments
+    are writable and may update one in place when the last use of a value
+    is an op that overwrites it (a scan seeded with a carried state). This
+    pass sets `bufferization.writable = false` on every tensor argument of
+    every public function, so that bufferization copies such an argument
+    before the first write instead.
+
+    ```mlir
+    func.func @f(%state: tensor<1x4xf32>) -> tensor<1x4xf32>
+    // becomes
+    func.func @f(%state: tensor<1x4xf32> {bufferization.writable = false})
+        -> tensor<1x4xf32>
+    ```
+  }];
+}
+
 def Autodiff : Pass<"megalodon-autodiff", "::mlir::ModuleOp"> {
   let summary = "Reverse-mode differentiation of loss functions";
   let description = [{
