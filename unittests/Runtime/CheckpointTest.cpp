@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,6 +113,32 @@ TEST_F(CheckpointTest, KillDuringSaveLeavesThePreviousCheckpoint) {
   ASSERT_TRUE(saveCheckpoint(dir.string(), 2, makeCheckpoint(2)).ok());
   expectLatest(2);
   EXPECT_FALSE(fs::exists(dir / "checkpoint-00000002.tmp"));
+}
+
+// A save that runs out of space (here: a file-size limit, which fails the
+// writes like a full disk) reports the error and leaves the previous
+// checkpoint as `latest`.
+TEST_F(CheckpointTest, FailedWriteLeavesThePreviousCheckpoint) {
+  ASSERT_TRUE(saveCheckpoint(dir.string(), 1, makeCheckpoint(1)).ok());
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Writes past the limit fail with EFBIG instead of raising SIGXFSZ.
+    std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = {64, 64};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    Checkpoint big = makeCheckpoint(2);
+    big.model["w"] = HostTensor::fromF32({64, 64}, std::vector<float>(4096, 1.0f));
+    Status s = saveCheckpoint(dir.string(), 2, big);
+    bool named = s.message().find("model.safetensors") != std::string::npos;
+    ::_exit(!s.ok() && named ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "the save must fail with an error naming the file";
+  expectLatest(1);
 }
 
 } // namespace
