@@ -6,6 +6,7 @@
 #include "megalodon/Model/Parameters.h"
 #include "megalodon/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -66,7 +67,7 @@ llvm::Error megalodon::addTrainingFunctions(mlir::ModuleOp module,
 llvm::Expected<std::unique_ptr<CompiledTrainer>>
 CompiledTrainer::create(const ModelConfig &config, int64_t batch,
                         int64_t seqLen, const OptimizerOptions &optimizer,
-                        const CpuCompileOptions &compile) {
+                        const CpuCompileOptions &compile, bool withGradients) {
   mlir::MLIRContext context;
   loadModelDialects(context);
   BuildOptions options;
@@ -78,6 +79,9 @@ CompiledTrainer::create(const ModelConfig &config, int64_t batch,
     return module.takeError();
   if (llvm::Error err = addTrainingFunctions(**module, optimizer))
     return std::move(err);
+  if (!withGradients)
+    if (auto grad = (**module).lookupSymbol<mlir::func::FuncOp>("loss_grad"))
+      grad.erase();
   llvm::Expected<std::string> dir = compileCpuArtifact(**module, compile);
   if (!dir)
     return dir.takeError();
@@ -89,7 +93,8 @@ CompiledTrainer::create(const ModelConfig &config, int64_t batch,
   trainer->lossEntry = trainer->artifact->entryPoint("loss");
   trainer->gradEntry = trainer->artifact->entryPoint("loss_grad");
   trainer->stepEntry = trainer->artifact->entryPoint("train_step");
-  if (!trainer->lossEntry || !trainer->gradEntry || !trainer->stepEntry)
+  if (!trainer->lossEntry || !trainer->stepEntry ||
+      (withGradients && !trainer->gradEntry))
     return llvm::createStringError("artifact " + *dir +
                                    " lacks @loss, @loss_grad or @train_step");
   trainer->stepResults = rt::allocateResults(*trainer->stepEntry);
@@ -178,6 +183,9 @@ llvm::Expected<double> CompiledTrainer::gradients(const TrainState &state,
                                                   const rt::HostTensor &tokens,
                                                   const rt::HostTensor &targets,
                                                   rt::TensorMap &grads) const {
+  if (!gradEntry)
+    return llvm::createStringError(
+        "this trainer was created without @loss_grad");
   rt::TensorMap inputs;
   inputs["tokens"] = tokens;
   inputs["targets"] = targets;

@@ -155,7 +155,8 @@ llvm::Error tool::runGrad() {
     CpuCompileOptions compile;
     compile.cacheDir = cacheDir;
     auto trainer = CompiledTrainer::create(*config, batch, L,
-                                           OptimizerOptions(), compile);
+                                           OptimizerOptions(), compile,
+                                           /*withGradients=*/true);
     if (!trainer)
       return trainer.takeError();
     TrainState state = TrainState::fresh(*config, *weights);

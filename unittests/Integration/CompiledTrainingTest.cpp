@@ -93,7 +93,8 @@ protected:
     targets = randomTokens(kBatch * L, config.vocab_size, 32);
     compile.cacheDir = ::testing::TempDir() + "megalodon-training-artifacts";
     auto created =
-        CompiledTrainer::create(config, kBatch, L, optimizer, compile);
+        CompiledTrainer::create(config, kBatch, L, optimizer, compile,
+                                /*withGradients=*/true);
     ASSERT_TRUE(static_cast<bool>(created))
         << llvm::toString(created.takeError());
     trainer = std::move(*created);

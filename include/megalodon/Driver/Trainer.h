@@ -62,9 +62,12 @@ llvm::Error addTrainingFunctions(mlir::ModuleOp module,
 
 class CompiledTrainer {
 public:
+  /// With `withGradients`, @loss_grad is compiled too, for gradients();
+  /// training needs only @train_step and @loss, and compiles faster without.
   static llvm::Expected<std::unique_ptr<CompiledTrainer>>
   create(const ModelConfig &config, int64_t batch, int64_t seqLen,
-         const OptimizerOptions &optimizer, const CpuCompileOptions &compile);
+         const OptimizerOptions &optimizer, const CpuCompileOptions &compile,
+         bool withGradients = false);
 
   struct StepResult {
     double loss;
@@ -84,7 +87,8 @@ public:
                               const rt::HostTensor &tokens,
                               const rt::HostTensor &targets) const;
 
-  /// The loss and the gradient of every parameter, by name.
+  /// The loss and the gradient of every parameter, by name (needs
+  /// `withGradients` at creation).
   llvm::Expected<double> gradients(const TrainState &state,
                                    const rt::HostTensor &tokens,
                                    const rt::HostTensor &targets,
