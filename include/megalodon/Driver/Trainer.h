@@ -1,10 +1,11 @@
 //===- Trainer.h - Compiled training steps ----------------------*- C++ -*-===//
 //
-// Builds one module with @loss, @loss_grad (megalodon-autodiff) and
-// @train_step (megalodon-build-train-step) for a fixed batch and sequence
-// length, compiles it to one CPU artifact, and runs it on a TrainState: the
-// parameters and AdamW moments in f32, which each step replaces with the
-// ones the compiled code returns (buffers are swapped, not copied).
+// Builds one module with @loss and @train_step (megalodon-autodiff, then
+// megalodon-build-train-step), and @loss_grad when gradients are asked for,
+// for a fixed batch and sequence length, compiles it to one CPU artifact,
+// and runs it on a TrainState: the parameters and AdamW moments in f32,
+// which each step replaces with the ones the compiled code returns (buffers
+// are swapped, not copied).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEGALODON_DRIVER_TRAINER_H
