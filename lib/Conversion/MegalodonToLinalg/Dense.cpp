@@ -153,19 +153,7 @@ struct CrossEntropyLowering : OpConversionPattern<CrossEntropyOp> {
     Value targets = collapseLeadingDims(rewriter, loc, adaptor.getTargets(), 0);
     int64_t numRows = cast<RankedTensorType>(logits.getType()).getDimSize(0);
 
-    Value rowMax = buildVocabReduction(
-        rewriter, loc, logits, /*perRow=*/{},
-        -std::numeric_limits<double>::infinity(),
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return arith::MaximumFOp::create(b, l, args[0], args[1]);
-        });
-    Value sumExp = buildVocabReduction(
-        rewriter, loc, logits, rowMax, 0.0,
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value shifted = arith::SubFOp::create(b, l, args[0], args[1]);
-          Value exp = math::ExpOp::create(b, l, shifted);
-          return arith::AddFOp::create(b, l, args[2], exp);
-        });
+    auto [rowMax, sumExp] = buildSoftmaxRowStats(rewriter, loc, logits);
     Value total = buildLossSum(rewriter, loc, logits, targets, rowMax, sumExp);
     rewriter.replaceOp(op, buildMean(rewriter, loc, total, numRows));
     return success();

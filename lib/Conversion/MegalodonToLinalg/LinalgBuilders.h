@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
@@ -22,7 +23,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 #include <numeric>
+#include <utility>
 
 namespace mlir::megalodon::detail {
 
@@ -198,6 +201,28 @@ inline Value buildVocabReduction(
         linalg::YieldOp::create(b, l, combine(b, l, args));
       });
   return generic.getResult(0);
+}
+
+/// The row statistics of a softmax over logits [R, V]: the row maximum m and
+/// the sum of shifted exponentials s = sum exp(x - m), each [R]. Shared by
+/// cross_entropy and its gradient, so that both divide by the same sums.
+inline std::pair<Value, Value> buildSoftmaxRowStats(OpBuilder &builder,
+                                                    Location loc,
+                                                    Value logits) {
+  Value rowMax = buildVocabReduction(
+      builder, loc, logits, /*perRow=*/{},
+      -std::numeric_limits<double>::infinity(),
+      [](OpBuilder &b, Location l, ValueRange args) -> Value {
+        return arith::MaximumFOp::create(b, l, args[0], args[1]);
+      });
+  Value sumExp = buildVocabReduction(
+      builder, loc, logits, rowMax, 0.0,
+      [](OpBuilder &b, Location l, ValueRange args) -> Value {
+        Value shifted = arith::SubFOp::create(b, l, args[0], args[1]);
+        Value exp = math::ExpOp::create(b, l, shifted);
+        return arith::AddFOp::create(b, l, args[2], exp);
+      });
+  return {rowMax, sumExp};
 }
 
 //===----------------------------------------------------------------------===//

@@ -308,10 +308,8 @@ private:
       if (failed(requireStaticF32(rewriter, op, value, name)))
         return failure();
     }
-    if (op.getCount() &&
-        !cast<RankedTensorType>(op.getCount().getType()).hasStaticShape())
-      return rewriter.notifyMatchFailure(
-          op, "count has a dynamic shape, which the lowering does not support");
+    if (op.getCount())
+      return requireStaticIndices(rewriter, op, op.getCount(), "count");
     return success();
   }
 
