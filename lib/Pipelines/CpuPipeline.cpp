@@ -56,6 +56,19 @@ void megalodon::registerCpuPipelineDialects(DialectRegistry &registry) {
 
 void megalodon::buildCpuPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
+  // Stage 0: tile configs, chosen by rule for the host where the input has
+  // none, checked, and consumed by the tiling passes (ops they do not cover
+  // keep their default lowering in stage 1).
+  if (options.tile) {
+    SelectTileConfigsOptions select;
+    select.threads = options.threads;
+    pm.addPass(createSelectTileConfigs(select));
+    VerifyTileConfigsOptions verify;
+    verify.threads = options.threads;
+    pm.addPass(createVerifyTileConfigs(verify));
+    pm.addPass(createTileCema());
+  }
+
   // Stage 1: megalodon -> tensor-level linalg / scf.
   pm.addPass(createConvertMegalodonToLinalg());
   pm.addPass(createCanonicalizerPass());

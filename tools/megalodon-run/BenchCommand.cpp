@@ -8,8 +8,9 @@
 // step counts 3x the forward FLOPs (the usual model-FLOP convention: the
 // backward's two products per forward product), and the process's peak
 // resident memory after each length is printed as an upper bound of the
-// step's activation memory. A benchmark, not a test: numbers vary with
-// machine load.
+// step's activation memory. `--tile=false` compiles without the tiling
+// passes, for side-by-side comparisons; `--op cema` times one op instead
+// (BenchScan.cpp). A benchmark, not a test: numbers vary with machine load.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,6 +63,22 @@ static cl::opt<bool> train("train",
                            cl::desc("Time training steps instead of forward "
                                     "passes"),
                            cl::sub(tool::benchCommand));
+static cl::opt<bool>
+    tile("tile",
+         cl::desc("Compile with the tile-config and tiling passes (--tile=false: "
+                  "the untiled lowerings, for comparison)"),
+         cl::init(true), cl::sub(tool::benchCommand));
+static cl::opt<std::string>
+    op("op",
+       cl::desc("Time one op instead of the model: 'cema' (tiled vs untiled "
+                "scan against the FMA peak)"),
+       cl::sub(tool::benchCommand));
+static cl::opt<std::string>
+    tileSizes("tile-sizes",
+              cl::desc("With --op: the tiled op's sizes, e.g. "
+                       "'block_time=128,lanes=16,state_group=4' (default: "
+                       "chosen for the host)"),
+              cl::sub(tool::benchCommand));
 static cl::opt<std::string> cacheDir("cache-dir",
                                      cl::desc("Artifact cache directory"),
                                      cl::sub(tool::benchCommand));
@@ -129,6 +146,16 @@ llvm::Error tool::runBench() {
   llvm::Expected<ModelConfig> cfg = loadModelConfig(config);
   if (!cfg)
     return cfg.takeError();
+  std::vector<int64_t> lengths(seqLens.begin(), seqLens.end());
+  if (lengths.empty())
+    lengths = {cfg->chunk_size};
+  if (!op.empty()) {
+    if (op != "cema")
+      return llvm::createStringError("--op must be cema, got '" + op + "'");
+    return tool::runScanBench(*cfg, lengths, batch, iterations, threads,
+                              tileSizes, cacheDir);
+  }
+
   rt::TensorMap weights;
   if (weightsPath.empty()) {
     weights = initializeParameters(*cfg, 0);
@@ -138,9 +165,6 @@ llvm::Error tool::runBench() {
       return loaded.takeError();
     weights = std::move(*loaded);
   }
-  std::vector<int64_t> lengths(seqLens.begin(), seqLens.end());
-  if (lengths.empty())
-    lengths = {cfg->chunk_size};
 
   double gemm = measureGemmRate(threads);
   llvm::outs() << "config " << config << ", batch " << batch << ", threads "
@@ -157,6 +181,7 @@ llvm::Error tool::runBench() {
 
   CpuCompileOptions options;
   options.cacheDir = cacheDir;
+  options.tile = tile;
   std::mt19937 rng(0);
   for (int64_t L : lengths) {
     rt::HostTensor tokens = rt::HostTensor::zeros(rt::DType::I32, {batch, L});

@@ -31,6 +31,14 @@ llvm::Error runGenerate();
 llvm::Error runTrain();
 llvm::Error runGrad();
 
+/// `bench --op cema`: one cema op at each length, tiled and untiled, against
+/// the measured FMA peak (BenchScan.cpp).
+llvm::Error runScanBench(const ModelConfig &config,
+                         const std::vector<int64_t> &lengths, int64_t batch,
+                         int iterations, int64_t threads,
+                         const std::string &tileSizes,
+                         const std::string &cacheDir);
+
 /// An error when a required flag was not given (llvm::cl's own report of a
 /// missing option spans several lines).
 llvm::Error requireFlags(

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GradientCases.h"
+#include "ReferenceToHost.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
 #include "megalodon/Driver/CompiledFunction.h"
@@ -32,56 +33,6 @@ namespace {
 constexpr double kRelativeTolerance = 1e-4;
 constexpr double kAbsoluteTolerance = 1e-6;
 
-/// `value` as the host tensor that compiled code takes for `type`.
-rt::HostTensor toHost(const RefValue &value, mlir::Type type) {
-  auto tensor = llvm::cast<mlir::RankedTensorType>(type);
-  mlir::Type element = tensor.getElementType();
-  switch (value.kind) {
-  case RefValue::Kind::Real: {
-    std::vector<float> data(value.real.begin(), value.real.end());
-    return rt::HostTensor::fromF32(value.shape, data);
-  }
-  case RefValue::Kind::Complex: {
-    rt::HostTensor t = rt::HostTensor::zeros(rt::DType::C64, value.shape);
-    float *out = t.f32();
-    for (size_t i = 0; i < value.complex.size(); ++i) {
-      out[2 * i] = static_cast<float>(value.complex[i].real());
-      out[2 * i + 1] = static_cast<float>(value.complex[i].imag());
-    }
-    return t;
-  }
-  case RefValue::Kind::Integer:
-    if (element.isInteger(32)) {
-      rt::HostTensor t = rt::HostTensor::zeros(rt::DType::I32, value.shape);
-      auto *out = reinterpret_cast<int32_t *>(t.bytes.data());
-      for (size_t i = 0; i < value.integer.size(); ++i)
-        out[i] = static_cast<int32_t>(value.integer[i]);
-      return t;
-    }
-    return rt::HostTensor::fromI64(value.shape, value.integer);
-  }
-  return {};
-}
-
-/// The values of a reference result in the layout of HostTensor::toF64().
-std::vector<double> flatten(const RefValue &value) {
-  switch (value.kind) {
-  case RefValue::Kind::Real:
-    return value.real;
-  case RefValue::Kind::Complex: {
-    std::vector<double> out;
-    for (const auto &c : value.complex) {
-      out.push_back(c.real());
-      out.push_back(c.imag());
-    }
-    return out;
-  }
-  case RefValue::Kind::Integer:
-    return std::vector<double>(value.integer.begin(), value.integer.end());
-  }
-  return {};
-}
-
 class CompiledGradientOpsTest
     : public ::testing::TestWithParam<NamedGradCase> {};
 
@@ -103,7 +54,7 @@ TEST_P(CompiledGradientOpsTest, MatchesReference) {
 
   std::vector<rt::HostTensor> inputs;
   for (auto [arg, type] : llvm::zip(args, func.getArgumentTypes()))
-    inputs.push_back(toHost(arg, type));
+    inputs.push_back(toHostTensor(arg, type));
   std::vector<const rt::HostTensor *> inputPointers;
   for (const rt::HostTensor &t : inputs)
     inputPointers.push_back(&t);
@@ -124,7 +75,7 @@ TEST_P(CompiledGradientOpsTest, MatchesReference) {
 
   for (size_t r = 0; r < results->size(); ++r) {
     std::vector<double> got = (*results)[r].toF64();
-    std::vector<double> want = flatten((*expected)[r]);
+    std::vector<double> want = flattenReference((*expected)[r]);
     ASSERT_EQ(got.size(), want.size()) << "result " << r;
     double diff = 0.0, norm = 0.0;
     for (size_t i = 0; i < got.size(); ++i) {

@@ -291,6 +291,43 @@ GradCase caseCemaFresh() {
   return c;
 }
 
+/// The backward scan with a checkpoint every 2 of 7 steps (blocks of 2, 2,
+/// 2 and 1) instead of the default ceil(sqrt(7)) = 3: the tile config of
+/// cema_grad sets the interval.
+GradCase caseCemaCheckpointBlocks() {
+  GradCase c;
+  c.ir = R"mlir(
+    func.func @f(%x: tensor<1x7x2xf32>, %a: tensor<2x3x1xf32>, %d: tensor<2x3x1xf32>,
+                 %t: tensor<2x1x1xf32>, %g: tensor<2x3x2xf32>, %o: tensor<2x1xf32>,
+                 %gy: tensor<1x7x2xf32>)
+        -> (tensor<1x7x2xf32>, tensor<1x7x2xf32>, tensor<2x3x1xf32>, tensor<2x3x1xf32>,
+            tensor<2x1x1xf32>, tensor<2x3x2xf32>, tensor<2x1xf32>) {
+      %y, %h = megalodon.cema %x params(%a, %d, %t, %g, %o)
+          : (tensor<1x7x2xf32>, tensor<2x3x1xf32>, tensor<2x3x1xf32>, tensor<2x1x1xf32>,
+             tensor<2x3x2xf32>, tensor<2x1xf32>)
+          -> (tensor<1x7x2xf32>, tensor<1x2x3xcomplex<f32>>)
+      %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x
+          params(%a, %d, %t, %g, %o) grad(%gy)
+          {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 2 : i64}, source = "user">}
+          : (tensor<1x7x2xf32>, tensor<2x3x1xf32>, tensor<2x3x1xf32>, tensor<2x1x1xf32>,
+             tensor<2x3x2xf32>, tensor<2x1xf32>, tensor<1x7x2xf32>)
+          -> (tensor<1x7x2xf32>, tensor<2x3x1xf32>, tensor<2x3x1xf32>, tensor<2x1x1xf32>,
+              tensor<2x3x2xf32>, tensor<2x1xf32>)
+      return %y, %gx, %ga, %gd, %gt, %gg, %go
+          : tensor<1x7x2xf32>, tensor<1x7x2xf32>, tensor<2x3x1xf32>, tensor<2x3x1xf32>,
+            tensor<2x1x1xf32>, tensor<2x3x2xf32>, tensor<2x1xf32>
+    })mlir";
+  c.projections = {{0, 6}};
+  c.gradients = {{0, 1, "cema x (blocks of 2)"},
+                 {1, 2, "cema alpha (blocks of 2)"},
+                 {2, 3, "cema delta (blocks of 2)"},
+                 {3, 4, "cema theta (blocks of 2)"},
+                 {4, 5, "cema gamma (blocks of 2)"},
+                 {5, 6, "cema omega (blocks of 2)"}};
+  c.seed = 13;
+  return c;
+}
+
 //===----------------------------------------------------------------------===//
 // Dense layers and elementwise ops
 //===----------------------------------------------------------------------===//
@@ -471,6 +508,7 @@ megalodon::testing::gradientCases() {
       {"LayerNormWithoutAffine", caseLayerNormWithoutAffine()},
       {"CemaWithState", caseCemaWithState()},
       {"CemaFresh", caseCemaFresh()},
+      {"CemaCheckpointBlocks", caseCemaCheckpointBlocks()},
       {"Linear", caseLinear()},
       {"Silu", caseSilu()},
       {"Swiglu", caseSwiglu()},

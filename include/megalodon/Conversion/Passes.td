@@ -33,4 +33,37 @@ def ConvertMegalodonToLinalg : Pass<"megalodon-convert-to-linalg", "ModuleOp"> {
   ];
 }
 
+def TileCema : Pass<"megalodon-tile-cema"> {
+  let summary = "Two-level vector scan for megalodon.cema with a tile config";
+  let description = [{
+    Rewrites each `megalodon.cema` that carries a tile config into a blocked
+    scan on vectors: for each batch row and group of `lanes` channels (in
+    parallel), for each block of `block_time` steps, for each group of
+    `state_group` states, the states stay in vector registers while the
+    block's steps run, and y accumulates the groups' contributions. The
+    state passes from block to block through a small [B, N, D] buffer, so the
+    loop order keeps one block of x and y in L1 and the recurrence in
+    registers. Ops without a config keep the per-step linalg lowering of
+    megalodon-convert-to-linalg.
+
+    ```mlir
+    scf.forall (%b, %c) in (B, D / lanes) {           // parallel
+      scf.for %t0 = 0 to L step block_time {
+        scf.for %g = 0 to N step state_group {
+          // state_group x 2 vector<lanes x f32> in registers
+          scf.for %t = %t0 to min(%t0 + block_time, L) { ... }
+        }
+      }
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // MEGALODON_CONVERSION_PASSES_TD

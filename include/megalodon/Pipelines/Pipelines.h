@@ -22,6 +22,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse producer/consumer elementwise linalg ops"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> tile{
+      *this, "tile",
+      llvm::cl::desc("Give tunable ops tile configs for the host and run the "
+                     "tiling passes that consume them (off: the untiled "
+                     "lowerings)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> vectorize{
       *this, "vectorize",
       llvm::cl::desc("Register-tiled vector kernels for matmuls and "

@@ -238,4 +238,66 @@ def BuildTrainStep : Pass<"megalodon-build-train-step", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::megalodon::MegalodonDialect"];
 }
 
+
+//===----------------------------------------------------------------------===//
+// Tile configs
+//===----------------------------------------------------------------------===//
+
+def SelectTileConfigs : Pass<"megalodon-select-tile-configs"> {
+  let summary = "Give every tunable op a tile config from the target facts";
+  let description = [{
+    Attaches `megalodon.tile_config = #megalodon.tile_config<sizes, source =
+    "default">` to every op implementing TunableOpInterface that has none,
+    with the sizes of the op's `getDefaultTileSizes` for the target. The
+    target facts (vector width, registers, cache sizes, threads) are the
+    host's unless the options fix them, which makes the choice reproducible
+    across machines (tests, cross-compiling). Configs already present
+    (written by hand or by a tuner) are kept.
+
+    ```mlir
+    %y, %h = megalodon.cema %x params(...) : ...
+    // gains
+    {megalodon.tile_config = #megalodon.tile_config<{block_time = 64 : i64,
+        lanes = 16 : i64, state_group = 4 : i64}, source = "default">}
+    ```
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "0",
+           "f32 lanes of a vector register (0: the host's)">,
+    Option<"registers", "registers", "int64_t", "0",
+           "Vector registers (0: the host's)">,
+    Option<"l1Bytes", "l1-bytes", "int64_t", "0",
+           "L1 data cache bytes per core (0: the host's)">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", "0",
+           "L2 cache bytes per core (0: the host's)">,
+    Option<"threads", "threads", "int64_t", "0",
+           "Threads of the compiled code (0: the host's cores)">,
+  ];
+  let dependentDialects = ["::mlir::megalodon::MegalodonDialect"];
+}
+
+def VerifyTileConfigs : Pass<"megalodon-verify-tile-configs"> {
+  let summary = "Check every tile config against its op and the target";
+  let description = [{
+    Runs each tunable op's `verifyTileSizes` on its `megalodon.tile_config`:
+    an unknown or missing size, a size that does not fit the op's shapes
+    (lanes that do not divide the channels, a block longer than the
+    sequence) or the target (more live vectors than registers) is an error
+    located at the op, and the pass fails. Ops without a config are left
+    alone: the tiling passes only transform ops that have one.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "0",
+           "f32 lanes of a vector register (0: the host's)">,
+    Option<"registers", "registers", "int64_t", "0",
+           "Vector registers (0: the host's)">,
+    Option<"l1Bytes", "l1-bytes", "int64_t", "0",
+           "L1 data cache bytes per core (0: the host's)">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", "0",
+           "L2 cache bytes per core (0: the host's)">,
+    Option<"threads", "threads", "int64_t", "0",
+           "Threads of the compiled code (0: the host's cores)">,
+  ];
+}
+
 #endif // MEGALODON_TRANSFORMS_PASSES_TD

@@ -6,8 +6,9 @@
 // would cost B L D N complex values (512 MiB for B = 2, L = 8192, D = 256,
 // N = 16), and recovering states backward by inverting the recurrence,
 // h_{t-1} = (h_t - p u_t) / q, amplifies rounding by 1 / |q| per step. So the
-// states are checkpointed: time is cut into nb blocks of K = ceil(sqrt(L))
-// steps (the last one possibly shorter), and
+// states are checkpointed: time is cut into nb blocks of K steps (the last
+// one possibly shorter; K is the tile config's checkpoint_block, by default
+// ceil(sqrt(L))), and
 //
 //   1. a forward scan from hx (or 0) stores the state before each block in
 //      the checkpoints, a stack of nb states; it stops before the last block;
@@ -75,12 +76,17 @@ struct Blocking {
   int64_t count;
 };
 
-/// K = ceil(sqrt(L)) minimizes the checkpoints plus the block buffer.
-Blocking chooseBlocking(int64_t steps) {
-  int64_t size = 1;
-  while (size * size < steps)
-    ++size;
-  return {size, (steps + size - 1) / size};
+/// K from the op's tile config (megalodon-select-tile-configs), else the
+/// op's default, ceil(sqrt(L)), which minimizes the checkpoints plus the
+/// block buffer.
+Blocking chooseBlocking(CemaGradOp op, int64_t steps) {
+  constexpr StringLiteral kCheckpointBlock = "checkpoint_block";
+  std::optional<int64_t> size;
+  if (auto config = op->getAttrOfType<TileConfigAttr>(kTileConfigAttrName))
+    size = getTileSize(config.getSizes(), kCheckpointBlock);
+  if (!size || *size < 1 || *size > steps)
+    size = getTileSize(op.getDefaultTileSizes(TargetFacts()), kCheckpointBlock);
+  return {*size, (steps + *size - 1) / *size};
 }
 
 Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
@@ -605,7 +611,7 @@ struct CemaGradLowering : OpConversionPattern<CemaGradOp> {
     auto alphaType = cast<RankedTensorType>(op.getAlpha().getType());
     CemaShape shape{xType.getDimSize(0), xType.getDimSize(1),
                     xType.getDimSize(2), alphaType.getDimSize(1)};
-    Blocking blocks = chooseBlocking(shape.steps);
+    Blocking blocks = chooseBlocking(op, shape.steps);
     Location loc = op.getLoc();
     Value x = adaptor.getX(), gy = adaptor.getGy();
 

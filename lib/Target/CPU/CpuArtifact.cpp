@@ -24,8 +24,11 @@ using namespace mlir;
 namespace megalodon {
 
 namespace {
-/// The pipeline options every artifact is built with; part of the key.
-const char *kPipelineDescription = "megalodon-cpu-pipeline{fuse-elementwise=1}";
+/// The pipeline options an artifact is built with; part of its key.
+std::string pipelineDescription(const CpuCompileOptions &options) {
+  return std::string("megalodon-cpu-pipeline{fuse-elementwise=1,tile=") +
+         (options.tile ? "1" : "0") + "}";
+}
 
 /// Identifies the compiler: a hash of the running executable, which links
 /// every pass, so that a rebuilt compiler never reuses stale artifacts.
@@ -42,16 +45,17 @@ std::string compilerIdentity() {
   return identity;
 }
 
-std::string artifactKey(ModuleOp module) {
+std::string artifactKey(ModuleOp module, const CpuCompileOptions &options) {
   std::string text;
   llvm::raw_string_ostream os(text);
   module->print(os, OpPrintingFlags().enableDebugInfo(false));
   // Named locals: the strings must outlive the loop over their views.
   std::string compiler = compilerIdentity();
   std::string target = ::megalodon::hostTargetDescription();
+  std::string pipeline = pipelineDescription(options);
   llvm::SHA256 hash;
   for (llvm::StringRef part : {llvm::StringRef(text),
-                               llvm::StringRef(kPipelineDescription),
+                               llvm::StringRef(pipeline),
                                llvm::StringRef(compiler),
                                llvm::StringRef(target)}) {
     hash.update(part);
@@ -71,11 +75,13 @@ bool isCachedArtifact(const std::string &dir, const std::string &key) {
 
 llvm::Error lowerAndEmit(ModuleOp module,
                          const std::vector<rt::EntryPoint> &entries,
-                         llvm::StringRef library) {
+                         llvm::StringRef library,
+                         const CpuCompileOptions &compileOptions) {
   OwningOpRef<ModuleOp> clone(module.clone());
   ::megalodon::requestCInterfaces(*clone);
   PassManager pm(module.getContext());
   mlir::megalodon::CpuPipelineOptions options;
+  options.tile = compileOptions.tile;
   mlir::megalodon::buildCpuPipeline(pm, options);
   if (failed(pm.run(*clone)))
     return llvm::createStringError(
@@ -115,7 +121,7 @@ compileCpuArtifact(ModuleOp module,
   auto entries = describeEntryPoints(module);
   if (!entries)
     return entries.takeError();
-  std::string key = artifactKey(module);
+  std::string key = artifactKey(module, options);
   llvm::SmallString<256> dir(options.cacheDir.empty() ? defaultArtifactCacheDir()
                                                       : options.cacheDir);
   llvm::sys::path::append(dir, "artifacts", key);
@@ -140,7 +146,7 @@ compileCpuArtifact(ModuleOp module,
 
   llvm::SmallString<256> library(staging);
   llvm::sys::path::append(library, "model.so");
-  if (llvm::Error err = lowerAndEmit(module, *entries, library))
+  if (llvm::Error err = lowerAndEmit(module, *entries, library, options))
     return fail(std::move(err));
 
   rt::Manifest manifest;

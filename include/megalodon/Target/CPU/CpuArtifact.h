@@ -26,6 +26,9 @@ struct CpuCompileOptions {
   bool useCache = true;
   /// Continue after a cache miss silently or print "compiling ..." lines.
   bool verbose = false;
+  /// Run the tile-config and tiling passes (the pipeline's `tile` option);
+  /// off compiles the untiled lowerings, for comparisons.
+  bool tile = true;
 };
 
 /// $MEGALODON_CACHE_DIR, else $XDG_CACHE_HOME/megalodon, else

@@ -20,6 +20,9 @@ def Megalodon_Dialect : Dialect {
     always f32 / complex<f32>: they accumulate over an unbounded stream.
   }];
   let cppNamespace = "::mlir::megalodon";
+  // #megalodon.tile_config, and the check that it sits on a tunable op.
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
 }
 
 #endif // MEGALODON_DIALECT_TD

@@ -3,7 +3,9 @@
 #define MEGALODON_DIALECT_MEGALODON_IR_MEGALODONOPS_H
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
+#include "megalodon/Dialect/Megalodon/IR/MegalodonAttrs.h"
 #include "megalodon/Interfaces/DifferentiableOpInterface.h"
+#include "megalodon/Interfaces/TunableOpInterface.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"

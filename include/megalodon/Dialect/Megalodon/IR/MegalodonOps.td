@@ -9,6 +9,7 @@
 
 include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.td"
 include "megalodon/Interfaces/DifferentiableOpInterface.td"
+include "megalodon/Interfaces/TunableOpInterface.td"
 include "mlir/IR/OpBase.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -160,7 +161,8 @@ def Megalodon_LayerNormOp : Megalodon_DifferentiableOp<"layer_norm",
 // CEMA
 //===----------------------------------------------------------------------===//
 
-def Megalodon_CemaOp : Megalodon_DifferentiableOp<"cema"> {
+def Megalodon_CemaOp : Megalodon_DifferentiableOp<"cema",
+    [DeclareOpInterfaceMethods<TunableOpInterface>]> {
   let summary = "Complex exponential moving average over time";
   let description = [{
     The CEMA of MODEL.md section 5 on `x : [B, L, D]` with `N` complex states

@@ -1,0 +1,64 @@
+//===- TunableOpInterface.h - ops with tile sizes to choose -----*- C++ -*-===//
+//
+// Declares TunableOpInterface (see TunableOpInterface.td), the target facts
+// its rules read, and helpers for tile-size dictionaries.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEGALODON_INTERFACES_TUNABLEOPINTERFACE_H
+#define MEGALODON_INTERFACES_TUNABLEOPINTERFACE_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace mlir::megalodon {
+
+/// What tile-size rules know about the machine the code is compiled for.
+struct TargetFacts {
+  /// f32 lanes of one vector register (4 SSE/NEON, 8 AVX2, 16 AVX-512).
+  int64_t vectorLanes = 8;
+  /// Architectural vector registers (16 before AVX-512, 32 with it).
+  int64_t vectorRegisters = 16;
+  /// Per-core data cache sizes.
+  int64_t l1Bytes = 32 * 1024;
+  int64_t l2Bytes = 1024 * 1024;
+  /// Threads the compiled code runs on.
+  int64_t threads = 1;
+
+  /// The facts of the host: vector width and register count from its CPU
+  /// features, cache sizes from the OS (the defaults above where unknown),
+  /// and `threads` (0: the number of cores).
+  static TargetFacts host(int64_t threads = 0);
+
+  /// "lanes=16,registers=32,l1=49152,l2=2097152,threads=2".
+  std::string describe() const;
+};
+
+/// The sizes named in `sizes` as a dictionary of i64 attributes.
+DictionaryAttr
+makeTileSizes(MLIRContext *context,
+              llvm::ArrayRef<std::pair<llvm::StringRef, int64_t>> sizes);
+
+/// The integer named `name` in `sizes`, if there is one.
+std::optional<int64_t> getTileSize(DictionaryAttr sizes, llvm::StringRef name);
+
+/// Checks that `sizes` holds exactly the integers `names`, each at least 1;
+/// emits an error on `op` naming the first one that is missing, unknown or
+/// not positive.
+llvm::LogicalResult requireTileSizeNames(Operation *op, DictionaryAttr sizes,
+                                         llvm::ArrayRef<llvm::StringRef> names);
+
+/// The name of the discardable attribute that holds an op's tile config.
+inline constexpr llvm::StringLiteral kTileConfigAttrName =
+    "megalodon.tile_config";
+
+} // namespace mlir::megalodon
+
+#include "megalodon/Interfaces/TunableOpInterface.h.inc"
+
+#endif // MEGALODON_INTERFACES_TUNABLEOPINTERFACE_H

@@ -1,0 +1,56 @@
+// RUN: megalodon-opt %s --megalodon-tile-cema --canonicalize --cse | FileCheck %s
+
+// A cema with a tile config becomes the two-level scan: an scf.forall over
+// (batch row, channel group), the state copied privately per group, a loop
+// over blocks of block_time steps (the last one ragged: min(t0 + 16, 37)),
+// the first group of state_group states inline and the others in a loop,
+// each running the block's steps, two per iteration, with its states in
+// vector registers: per state and step two multiplies and five FMAs, three
+// of them vector.fma and two contractible multiply-subtract pairs.
+
+// CHECK-LABEL: func.func @tiled
+// CHECK: scf.forall (%[[B:.+]], %[[C:.+]]) in (2, 4) shared_outs(%[[Y:.+]] = %{{.+}}, %[[S:.+]] = %{{.+}}) -> (tensor<2x37x32xf32>, tensor<2x2x8x32xf32>)
+// CHECK:   %[[D0:.+]] = arith.muli %[[C]], %c8
+// CHECK:   %[[XS:.+]] = tensor.extract_slice %arg0[%[[B]], 0, %[[D0]]] [1, 37, 8] [1, 1, 1] : tensor<2x37x32xf32> to tensor<37x8xf32>
+// CHECK:   %[[PS:.+]] = linalg.copy ins(%{{.+}} : tensor<2x8x8xf32>)
+// CHECK:   scf.for %[[T0:.+]] = %c0 to %c37 step %c16 iter_args({{.+}}) -> (tensor<37x8xf32>, tensor<2x8x8xf32>)
+// CHECK:     %[[END:.+]] = arith.minsi %{{.+}}, %c37
+// Steps in pairs up to an even count, then the odd one out.
+// CHECK:     %[[ODD:.+]] = arith.remsi %{{.+}}, %c2
+// CHECK:     %[[PAIRS:.+]] = arith.subi %[[END]], %[[ODD]]
+// CHECK:     scf.for %{{.+}} = %[[T0]] to %[[PAIRS]] step %c2 iter_args({{.+}}) -> (tensor<37x8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:       vector.transfer_read %[[XS]]
+// CHECK-COUNT-5: vector.fma
+// CHECK:       vector.transfer_write
+// CHECK-COUNT-5: vector.fma
+// CHECK:       vector.transfer_write
+// CHECK:     scf.for %{{.+}} = %[[PAIRS]] to %[[END]] step %c1
+// CHECK:     scf.for %{{.+}} = %c2 to %c8 step %c2 iter_args({{.+}}) -> (tensor<37x8xf32>, tensor<2x8x8xf32>)
+// CHECK:       scf.for %{{.+}} = %[[T0]] to %[[PAIRS]] step %c2
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice %{{.+}} into %[[Y]][%[[B]], 0, %[[D0]]] [1, 37, 8] [1, 1, 1]
+// CHECK:     tensor.parallel_insert_slice %{{.+}} into %[[S]][%[[B]], 0, 0, %[[D0]]] [1, 2, 8, 8] [1, 1, 1, 1]
+// CHECK: linalg.generic {{.*}} outs(%{{.+}} : tensor<2x32x8xcomplex<f32>>)
+// CHECK-NOT: megalodon.cema
+func.func @tiled(%x: tensor<2x37x32xf32>, %a: tensor<32x8x1xf32>,
+                 %t: tensor<32x1x1xf32>, %g: tensor<32x8x2xf32>,
+                 %o: tensor<32x1xf32>, %hx: tensor<2x32x8xcomplex<f32>>)
+    -> (tensor<2x37x32xf32>, tensor<2x32x8xcomplex<f32>>) {
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o) state(%hx)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 16 : i64, lanes = 8 : i64, state_group = 2 : i64}, source = "user">}
+      : (tensor<2x37x32xf32>, tensor<32x8x1xf32>, tensor<32x8x1xf32>, tensor<32x1x1xf32>, tensor<32x8x2xf32>, tensor<32x1xf32>, tensor<2x32x8xcomplex<f32>>)
+      -> (tensor<2x37x32xf32>, tensor<2x32x8xcomplex<f32>>)
+  return %y, %h : tensor<2x37x32xf32>, tensor<2x32x8xcomplex<f32>>
+}
+
+// Without a config the op is left for megalodon-convert-to-linalg.
+// CHECK-LABEL: func.func @untiled
+// CHECK: megalodon.cema
+func.func @untiled(%x: tensor<1x4x8xf32>, %a: tensor<8x2x1xf32>,
+                   %t: tensor<8x1x1xf32>, %g: tensor<8x2x2xf32>,
+                   %o: tensor<8x1xf32>) -> tensor<1x4x8xf32> {
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      : (tensor<1x4x8xf32>, tensor<8x2x1xf32>, tensor<8x2x1xf32>, tensor<8x1x1xf32>, tensor<8x2x2xf32>, tensor<8x1xf32>)
+      -> (tensor<1x4x8xf32>, tensor<1x8x2xcomplex<f32>>)
+  return %y : tensor<1x4x8xf32>
+}

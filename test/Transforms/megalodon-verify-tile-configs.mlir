@@ -1,0 +1,114 @@
+// RUN: megalodon-opt %s -split-input-file -verify-diagnostics --megalodon-verify-tile-configs="lanes=16 registers=32 l1-bytes=49152 l2-bytes=2097152 threads=2"
+
+// Each tile config that does not fit its op or the target is a located
+// error; configs that fit, and ops without one, pass.
+
+func.func @fits(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 32 : i64, lanes = 16 : i64, state_group = 8 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @lanes_do_not_divide(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: lanes (128) must be a power of two that divides the 64 channels}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 32 : i64, lanes = 128 : i64, state_group = 1 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @lanes_not_power_of_two(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: lanes (12) must be a power of two that divides the 64 channels}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 32 : i64, lanes = 12 : i64, state_group = 1 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @group_does_not_divide(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: state_group (3) must divide the 8 states}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 32 : i64, lanes = 16 : i64, state_group = 3 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @block_too_long(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: block_time (33) exceeds the 32 time steps}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 33 : i64, lanes = 16 : i64, state_group = 1 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @too_many_registers(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: lanes 64 x state_group 4 keeps 48 vectors live across steps, more than the target's 32 registers}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 32 : i64, lanes = 64 : i64, state_group = 4 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @missing_size(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: missing integer 'state_group'}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 32 : i64, lanes = 16 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @unknown_size(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: unknown size 'unroll'}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 32 : i64, lanes = 16 : i64, state_group = 1 : i64, unroll = 2 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @not_positive(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: 'block_time' must be at least 1, got 0}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{block_time = 0 : i64, lanes = 16 : i64, state_group = 1 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @checkpoint_too_long(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  // expected-error @+1 {{tile config: checkpoint_block (40) exceeds the 32 time steps}}
+  %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) grad(%y)
+      {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 40 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>, tensor<1x32x64xf32>)
+      -> (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+  return
+}

@@ -1,0 +1,72 @@
+//===- ReferenceToHost.cpp - Reference values as compiled-code tensors ----===//
+
+#include "ReferenceToHost.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <cmath>
+
+using namespace megalodon;
+using ref::RefValue;
+
+/// `value` as the host tensor that compiled code takes for `type`.
+rt::HostTensor megalodon::testing::toHostTensor(const RefValue &value,
+                                               mlir::Type type) {
+  auto tensor = llvm::cast<mlir::RankedTensorType>(type);
+  mlir::Type element = tensor.getElementType();
+  switch (value.kind) {
+  case RefValue::Kind::Real: {
+    std::vector<float> data(value.real.begin(), value.real.end());
+    return rt::HostTensor::fromF32(value.shape, data);
+  }
+  case RefValue::Kind::Complex: {
+    rt::HostTensor t = rt::HostTensor::zeros(rt::DType::C64, value.shape);
+    float *out = t.f32();
+    for (size_t i = 0; i < value.complex.size(); ++i) {
+      out[2 * i] = static_cast<float>(value.complex[i].real());
+      out[2 * i + 1] = static_cast<float>(value.complex[i].imag());
+    }
+    return t;
+  }
+  case RefValue::Kind::Integer:
+    if (element.isInteger(32)) {
+      rt::HostTensor t = rt::HostTensor::zeros(rt::DType::I32, value.shape);
+      auto *out = reinterpret_cast<int32_t *>(t.bytes.data());
+      for (size_t i = 0; i < value.integer.size(); ++i)
+        out[i] = static_cast<int32_t>(value.integer[i]);
+      return t;
+    }
+    return rt::HostTensor::fromI64(value.shape, value.integer);
+  }
+  return {};
+}
+
+/// The values of a reference result in the layout of HostTensor::toF64().
+std::vector<double>
+megalodon::testing::flattenReference(const RefValue &value) {
+  switch (value.kind) {
+  case RefValue::Kind::Real:
+    return value.real;
+  case RefValue::Kind::Complex: {
+    std::vector<double> out;
+    for (const auto &c : value.complex) {
+      out.push_back(c.real());
+      out.push_back(c.imag());
+    }
+    return out;
+  }
+  case RefValue::Kind::Integer:
+    return std::vector<double>(value.integer.begin(), value.integer.end());
+  }
+  return {};
+}
+
+double megalodon::testing::relativeL2Error(const std::vector<double> &got,
+                                           const std::vector<double> &want) {
+  double diff = 0.0, norm = 0.0;
+  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
+    diff += (got[i] - want[i]) * (got[i] - want[i]);
+    norm += want[i] * want[i];
+  }
+  return norm > 0.0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}

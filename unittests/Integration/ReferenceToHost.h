@@ -1,0 +1,31 @@
+//===- ReferenceToHost.h - Reference values as compiled-code tensors -*- C++ -*-===//
+//
+// The tests that run compiled code on the reference interpreter's arguments
+// convert between the interpreter's fp64 values and the runtime's tensors.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEGALODON_UNITTESTS_INTEGRATION_REFERENCETOHOST_H
+#define MEGALODON_UNITTESTS_INTEGRATION_REFERENCETOHOST_H
+
+#include "megalodon/Reference/Interpreter.h"
+#include "megalodon/runtime/HostTensor.h"
+
+#include "mlir/IR/Types.h"
+
+#include <vector>
+
+namespace megalodon::testing {
+
+/// `value` as the host tensor that compiled code takes for `type`.
+rt::HostTensor toHostTensor(const ref::RefValue &value, mlir::Type type);
+
+/// The values of a reference result in the layout of HostTensor::toF64().
+std::vector<double> flattenReference(const ref::RefValue &value);
+
+/// |got - want|_2 / |want|_2 (|got - want|_2 when want is zero).
+double relativeL2Error(const std::vector<double> &got,
+                       const std::vector<double> &want);
+
+} // namespace megalodon::testing
+
+#endif // MEGALODON_UNITTESTS_INTEGRATION_REFERENCETOHOST_H
