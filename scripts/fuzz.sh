@@ -4,7 +4,7 @@
 #
 #   scripts/fuzz.sh [SECONDS [TARGET...]]
 #
-# SECONDS per target defaults to 60; TARGETs default to all six. Each run
+# SECONDS per target defaults to 60; TARGETs default to all seven. Each run
 # starts from the committed seeds in test/fuzz/<target>/ (never written to)
 # plus the inputs earlier runs found, kept in build-fuzz/corpus/<target>/.
 # Crashing inputs go to build-fuzz/crashes/<target>/, full logs to
@@ -19,7 +19,7 @@ seconds=${1:-60}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(SafetensorsFuzzer ManifestFuzzer ConfigFuzzer TokenFileFuzzer
-           DecodeStateFuzzer IRFuzzer)
+           DecodeStateFuzzer IRFuzzer TuningDatabaseFuzzer)
 fi
 build=build-fuzz
 

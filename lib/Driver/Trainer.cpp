@@ -64,11 +64,11 @@ llvm::Error megalodon::addTrainingFunctions(mlir::ModuleOp module,
   return llvm::Error::success();
 }
 
-llvm::Expected<std::unique_ptr<CompiledTrainer>>
-CompiledTrainer::create(const ModelConfig &config, int64_t batch,
-                        int64_t seqLen, const OptimizerOptions &optimizer,
-                        const CpuCompileOptions &compile, bool withGradients) {
-  mlir::MLIRContext context;
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+megalodon::buildTrainingModule(mlir::MLIRContext &context,
+                               const ModelConfig &config,
+                    int64_t batch, int64_t seqLen,
+                    const OptimizerOptions &optimizer, bool withGradients) {
   loadModelDialects(context);
   BuildOptions options;
   options.batch = batch;
@@ -82,6 +82,18 @@ CompiledTrainer::create(const ModelConfig &config, int64_t batch,
   if (!withGradients)
     if (auto grad = (**module).lookupSymbol<mlir::func::FuncOp>("loss_grad"))
       grad.erase();
+  return std::move(*module);
+}
+
+llvm::Expected<std::unique_ptr<CompiledTrainer>>
+CompiledTrainer::create(const ModelConfig &config, int64_t batch,
+                        int64_t seqLen, const OptimizerOptions &optimizer,
+                        const CpuCompileOptions &compile, bool withGradients) {
+  mlir::MLIRContext context;
+  auto module = buildTrainingModule(context, config, batch, seqLen, optimizer,
+                                    withGradients);
+  if (!module)
+    return module.takeError();
   llvm::Expected<std::string> dir = compileCpuArtifact(**module, compile);
   if (!dir)
     return dir.takeError();

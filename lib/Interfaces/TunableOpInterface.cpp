@@ -4,11 +4,14 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <algorithm>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace mlir;
 using namespace mlir::megalodon;
@@ -51,9 +54,9 @@ TargetFacts TargetFacts::host(int64_t threads) {
   facts.l1Bytes = cacheBytes(_SC_LEVEL1_DCACHE_SIZE, facts.l1Bytes);
   facts.l2Bytes = cacheBytes(_SC_LEVEL2_CACHE_SIZE, facts.l2Bytes);
 #endif
-  facts.threads = threads > 0
-                      ? threads
-                      : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  facts.threads =
+      threads > 0 ? threads
+                  : std::max<int64_t>(1, std::thread::hardware_concurrency());
   return facts;
 }
 
@@ -63,6 +66,35 @@ std::string TargetFacts::describe() const {
       << "lanes=" << vectorLanes << ",registers=" << vectorRegisters
       << ",l1=" << l1Bytes << ",l2=" << l2Bytes << ",threads=" << threads;
   return text;
+}
+
+std::string mlir::megalodon::tileOpSignature(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << op->getName().getStringRef() << "(";
+  llvm::interleaveComma(op->getOperandTypes(), os);
+  os << ") -> (";
+  llvm::interleaveComma(op->getResultTypes(), os);
+  os << ")";
+  return text;
+}
+
+std::string mlir::megalodon::tuningCompilerVersion() {
+  return std::string("megalodon ") + MEGALODON_VERSION + "; LLVM " +
+         LLVM_VERSION_STRING;
+}
+
+std::string mlir::megalodon::hostTargetKey() {
+  std::vector<std::string> enabled;
+  for (const auto &feature : llvm::sys::getHostCPUFeatures())
+    if (feature.second)
+      enabled.push_back(feature.first().str());
+  std::sort(enabled.begin(), enabled.end());
+  std::string key = llvm::sys::getProcessTriple() + ";" +
+                    llvm::sys::getHostCPUName().str() + ";";
+  for (size_t i = 0; i < enabled.size(); ++i)
+    key += (i ? "," : "") + enabled[i];
+  return key;
 }
 
 DictionaryAttr mlir::megalodon::makeTileSizes(

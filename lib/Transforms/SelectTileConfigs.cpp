@@ -1,8 +1,10 @@
-//===- SelectTileConfigs.cpp - Default tile configs from target facts -----===//
+//===- SelectTileConfigs.cpp - Tile configs from tuning results or rules --===//
 //
-// The one place where tile sizes are chosen by rule: every tunable op
-// without a config gets its own default for the target (the rules live with
-// the ops, in TunableOpInterface). The tiling passes only read configs.
+// The one place where tile sizes are chosen: every tunable op without a
+// config gets the tuning database's result for it, if there is one that the
+// op accepts, and otherwise its own default for the target (the rules live
+// with the ops, in TunableOpInterface). The tiling passes only read configs,
+// and each config records where it came from.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +13,9 @@
 #include "TargetFactsOptions.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
+#include "megalodon/runtime/TuningDatabase.h"
+
+#include "mlir/IR/Diagnostics.h"
 
 namespace mlir::megalodon {
 #define GEN_PASS_DEF_SELECTTILECONFIGS
@@ -23,24 +28,73 @@ using namespace mlir::megalodon;
 namespace {
 
 struct SelectTileConfigs
-    : public megalodon::impl::SelectTileConfigsBase<SelectTileConfigs> {
+    : public mlir::megalodon::impl::SelectTileConfigsBase<SelectTileConfigs> {
   using SelectTileConfigsBase::SelectTileConfigsBase;
 
   void runOnOperation() override {
-    TargetFacts target = megalodon::detail::targetFactsFromOptions(
+    TargetFacts target = mlir::megalodon::detail::targetFactsFromOptions(
         lanes, registers, l1Bytes, l2Bytes, threads);
-    StringAttr source = StringAttr::get(&getContext(), "default");
+    ::megalodon::rt::TuningDatabase tuned;
+    if (!database.empty()) {
+      ::megalodon::rt::Status status =
+          ::megalodon::rt::readTuningDatabase(database, tuned);
+      if (!status.ok())
+        getOperation()->emitWarning()
+            << status.message() << "; using default tile configs";
+    }
+    std::string compilerKey =
+        compiler.empty() ? tuningCompilerVersion() : compiler.getValue();
+    std::string targetKeyText =
+        targetKey.empty() ? hostTargetKey() : targetKey.getValue();
+
+    MLIRContext *ctx = &getContext();
     getOperation()->walk([&](TunableOpInterface op) {
       if (op->hasAttr(kTileConfigAttrName))
         return;
+      if (!tuned.entries.empty()) {
+        ::megalodon::rt::TuningKey key{compilerKey, targetKeyText,
+                                       tileOpSignature(op),
+                                       op.getTileSpaceVersion()};
+        if (DictionaryAttr sizes = tunedSizes(op, tuned.find(key), target)) {
+          op->setAttr(kTileConfigAttrName,
+                      TileConfigAttr::get(ctx, sizes,
+                                          StringAttr::get(ctx, "database")));
+          return;
+        }
+      }
       DictionaryAttr sizes = op.getDefaultTileSizes(target);
       // Ops with dynamic shapes have no default and keep their untiled
       // lowering.
       if (!sizes)
         return;
-      op->setAttr(kTileConfigAttrName,
-                  TileConfigAttr::get(&getContext(), sizes, source));
+      op->setAttr(
+          kTileConfigAttrName,
+          TileConfigAttr::get(ctx, sizes, StringAttr::get(ctx, "default")));
     });
+  }
+
+  /// The sizes of `entry` if the op accepts them; a rejected entry is a
+  /// warning at the op.
+  DictionaryAttr tunedSizes(TunableOpInterface op,
+                            const ::megalodon::rt::TuningEntry *entry,
+                            const TargetFacts &target) {
+    if (!entry)
+      return {};
+    SmallVector<std::pair<StringRef, int64_t>> pairs;
+    for (const auto &[name, value] : entry->sizes)
+      pairs.emplace_back(name, value);
+    DictionaryAttr sizes = makeTileSizes(op->getContext(), pairs);
+    std::string why;
+    {
+      ScopedDiagnosticHandler capture(op->getContext(), [&](Diagnostic &d) {
+        why = d.str();
+        return success();
+      });
+      if (succeeded(op.verifyTileSizes(sizes, target)))
+        return sizes;
+    }
+    op->emitWarning() << "tuning database entry ignored: " << why;
+    return {};
   }
 };
 

@@ -10,6 +10,7 @@
 #include "megalodon/runtime/Manifest.h"
 
 #include "FileIO.h"
+#include "JsonFields.h"
 #include "JsonReader.h"
 #include "JsonText.h"
 
@@ -68,26 +69,6 @@ namespace {
 constexpr size_t kMaxListLength = 1u << 16;
 constexpr JsonLimits kManifestLimits = {/*maxDepth=*/8,
                                         /*maxArrayLength=*/kMaxListLength};
-
-/// "origin: path: what", or "origin: what" for the root.
-Status fieldError(const std::string &origin, const std::string &path,
-                  const std::string &what) {
-  if (path.empty())
-    return Status::error(origin + ": " + what);
-  return Status::error(origin + ": " + path + ": " + what);
-}
-
-std::string fieldPath(const std::string &parent, const char *field) {
-  return parent.empty() ? field : parent + "." + field;
-}
-
-std::string indexPath(const std::string &parent, size_t index) {
-  return parent + "[" + std::to_string(index) + "]";
-}
-
-std::string quoted(const std::string &text) {
-  return "'" + displayName(text) + "'";
-}
 
 //===----------------------------------------------------------------------===//
 // Validation
@@ -222,71 +203,6 @@ Status validateManifest(const Manifest &manifest, const std::string &origin) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-
-/// Typed access to the fields of one JSON object at `path`; every accessor
-/// reports a failure as a message naming the field.
-class ObjectFields {
-public:
-  ObjectFields(const JsonValue &object, const std::string &origin,
-               std::string path)
-      : object(object), origin(origin), path(std::move(path)) {}
-
-  /// Checks the value is an object that holds exactly `names`.
-  Status checkShape(std::initializer_list<const char *> names) const {
-    if (object.kind != JsonValue::Kind::Object)
-      return fieldError(origin, path,
-                        std::string("is ") + kindName(object.kind) +
-                            ", not an object");
-    for (const std::string &key : object.keys) {
-      bool known = false;
-      for (const char *name : names)
-        known = known || key == name;
-      if (!known)
-        return fieldError(origin, path, "unexpected field " + quoted(key));
-    }
-    for (const char *name : names)
-      if (!find(name))
-        return fieldError(origin, path,
-                          std::string("missing field '") + name + "'");
-    return Status::success();
-  }
-
-  /// Null when the object has no such field.
-  const JsonValue *find(const char *name) const {
-    for (size_t i = 0; i < object.keys.size(); ++i)
-      if (object.keys[i] == name)
-        return &object.items[i];
-    return nullptr;
-  }
-
-  Status get(const char *name, JsonValue::Kind kind,
-             const JsonValue *&value) const {
-    value = find(name);
-    if (!value)
-      return fieldError(origin, path,
-                        std::string("missing field '") + name + "'");
-    if (value->kind != kind)
-      return fieldError(origin, fieldPath(path, name),
-                        std::string("is ") + kindName(value->kind) + ", not " +
-                            kindName(kind));
-    return Status::success();
-  }
-
-  Status getString(const char *name, std::string &out) const {
-    const JsonValue *value;
-    if (Status s = get(name, JsonValue::Kind::String, value); !s)
-      return s;
-    out = value->string;
-    return Status::success();
-  }
-
-  std::string pathOf(const char *name) const { return fieldPath(path, name); }
-
-private:
-  const JsonValue &object;
-  const std::string &origin;
-  std::string path;
-};
 
 Status parseTensorSpec(const JsonValue &value, const std::string &origin,
                        const std::string &path, TensorSpec &spec) {

@@ -177,10 +177,10 @@ llvm::Error tool::runScanBench(const ModelConfig &config,
                                const std::string &tileSizes,
                                const std::string &cacheDir) {
   mlir::MLIRContext context;
-  context.loadDialect<mlir::arith::ArithDialect, mlir::func::FuncDialect,
-                      mlir::megalodon::MegalodonDialect, mlir::scf::SCFDialect,
-                      mlir::tensor::TensorDialect,
-                      mlir::vector::VectorDialect>();
+  context
+      .loadDialect<mlir::arith::ArithDialect, mlir::func::FuncDialect,
+                   mlir::megalodon::MegalodonDialect, mlir::scf::SCFDialect,
+                   mlir::tensor::TensorDialect, mlir::vector::VectorDialect>();
   CpuCompileOptions tiled;
   tiled.cacheDir = cacheDir;
   CpuCompileOptions untiled = tiled;
@@ -224,9 +224,8 @@ llvm::Error tool::runScanBench(const ModelConfig &config,
     }
     llvm::outs() << llvm::format(
         "%6lld  %11.3f  %7.2f  %6.1f%%  %10.3f  %7.2f  %6.1f%%  %6.2fx\n",
-        static_cast<long long>(L), ms[0], rate[0] * 1e-9,
-        100 * rate[0] / *peak, ms[1], rate[1] * 1e-9, 100 * rate[1] / *peak,
-        ms[0] / ms[1]);
+        static_cast<long long>(L), ms[0], rate[0] * 1e-9, 100 * rate[0] / *peak,
+        ms[1], rate[1] * 1e-9, 100 * rate[1] / *peak, ms[0] / ms[1]);
     llvm::outs().flush();
   }
   return llvm::Error::success();

@@ -22,6 +22,7 @@ extern llvm::cl::SubCommand benchCommand;
 extern llvm::cl::SubCommand generateCommand;
 extern llvm::cl::SubCommand trainCommand;
 extern llvm::cl::SubCommand gradCommand;
+extern llvm::cl::SubCommand tuneCommand;
 
 llvm::Error runEmit();
 llvm::Error runInit();
@@ -30,6 +31,7 @@ llvm::Error runBench();
 llvm::Error runGenerate();
 llvm::Error runTrain();
 llvm::Error runGrad();
+llvm::Error runTune();
 
 /// `bench --op cema`: one cema op at each length, tiled and untiled, against
 /// the measured FMA peak (BenchScan.cpp).

@@ -58,6 +58,8 @@ int main(int argc, char **argv) {
       "                                      loss and gradient norms\n"
       "  megalodon-run bench --config C --seq-len L1,L2\n"
       "                                      time compiled forward passes\n"
+      "  megalodon-run tune --config C --seq-len L\n"
+      "                                      autotune tile sizes\n"
       "\nRun 'megalodon-run <command> --help' for a command's options.\n",
       &parseErrorStream);
   if (!parsed) {
@@ -82,9 +84,11 @@ int main(int argc, char **argv) {
     err = tool::runTrain();
   else if (tool::gradCommand)
     err = tool::runGrad();
+  else if (tool::tuneCommand)
+    err = tool::runTune();
   else {
     llvm::WithColor::error(llvm::errs(), "megalodon-run")
-        << "expected a command: emit, init, eval, generate, train, grad or bench (see --help)\n";
+        << "expected a command: emit, init, eval, generate, train, grad, bench or tune (see --help)\n";
     return 2;
   }
   if (err) {

@@ -11,7 +11,7 @@ using ref::RefValue;
 
 /// `value` as the host tensor that compiled code takes for `type`.
 rt::HostTensor megalodon::testing::toHostTensor(const RefValue &value,
-                                               mlir::Type type) {
+                                                mlir::Type type) {
   auto tensor = llvm::cast<mlir::RankedTensorType>(type);
   mlir::Type element = tensor.getElementType();
   switch (value.kind) {

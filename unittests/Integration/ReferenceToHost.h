@@ -1,4 +1,5 @@
-//===- ReferenceToHost.h - Reference values as compiled-code tensors -*- C++ -*-===//
+//===- ReferenceToHost.h - Reference values as compiled-code tensors -*- C++
+//-*-===//
 //
 // The tests that run compiled code on the reference interpreter's arguments
 // convert between the interpreter's fp64 values and the runtime's tensors.

@@ -40,8 +40,8 @@ struct TiledCase {
 };
 
 std::string cemaIR(const TiledCase &c) {
-  std::string x = llvm::formatv("tensor<{0}x{1}x{2}xf32>", c.batch, c.steps,
-                                c.channels);
+  std::string x =
+      llvm::formatv("tensor<{0}x{1}x{2}xf32>", c.batch, c.steps, c.channels);
   std::string dn1 =
       llvm::formatv("tensor<{0}x{1}x1xf32>", c.channels, c.states);
   std::string d11 = llvm::formatv("tensor<{0}x1x1xf32>", c.channels);
@@ -86,11 +86,10 @@ TEST_P(TiledCemaTest, MatchesReference) {
   // verify pass; such cases are skipped here rather than failed.
   std::string rejected;
   {
-    mlir::ScopedDiagnosticHandler capture(
-        &context, [&](mlir::Diagnostic &d) {
-          rejected = d.str();
-          return mlir::success();
-        });
+    mlir::ScopedDiagnosticHandler capture(&context, [&](mlir::Diagnostic &d) {
+      rejected = d.str();
+      return mlir::success();
+    });
     auto cema = *func.getOps<mlir::megalodon::CemaOp>().begin();
     auto config = cema->getAttrOfType<mlir::megalodon::TileConfigAttr>(
         mlir::megalodon::kTileConfigAttrName);

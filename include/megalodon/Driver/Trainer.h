@@ -61,6 +61,13 @@ struct TrainState {
 llvm::Error addTrainingFunctions(mlir::ModuleOp module,
                                  const OptimizerOptions &optimizer);
 
+/// The module CompiledTrainer compiles: @loss and @train_step for `config`
+/// at [batch, seqLen], and @loss_grad with `withGradients`.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildTrainingModule(mlir::MLIRContext &context, const ModelConfig &config,
+                    int64_t batch, int64_t seqLen,
+                    const OptimizerOptions &optimizer, bool withGradients);
+
 class CompiledTrainer {
 public:
   /// With `withGradients`, @loss_grad is compiled too, for gradients();

@@ -53,6 +53,20 @@ std::optional<int64_t> getTileSize(DictionaryAttr sizes, llvm::StringRef name);
 llvm::LogicalResult requireTileSizeNames(Operation *op, DictionaryAttr sizes,
                                          llvm::ArrayRef<llvm::StringRef> names);
 
+/// What identifies an op instance to the tuning database: its name and
+/// operand and result types, e.g. "megalodon.cema(tensor<1x64x32xf32>, ...)
+/// -> (tensor<1x64x32xf32>, ...)".
+std::string tileOpSignature(Operation *op);
+
+/// The compiler as the tuning database keys it: the project's and LLVM's
+/// versions. Results stay valid across rebuilds of one version; a release
+/// (or an LLVM update) retunes.
+std::string tuningCompilerVersion();
+
+/// The host as the tuning database keys it: target triple, CPU name and
+/// the enabled CPU features, separated by ';'.
+std::string hostTargetKey();
+
 /// The name of the discardable attribute that holds an op's tile config.
 inline constexpr llvm::StringLiteral kTileConfigAttrName =
     "megalodon.tile_config";

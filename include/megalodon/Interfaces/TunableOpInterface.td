@@ -26,6 +26,8 @@ def TunableOpInterface : OpInterface<"TunableOpInterface"> {
       more live vectors than registers).
     * `enumerateTileSizes` lists the candidates a tuner should time; every
       one passes `verifyTileSizes`.
+    * `getTileSpaceVersion` changes when the sizes or their rules do, so
+      that tuning results keyed by it go stale (by default 1).
   }];
   let cppNamespace = "::mlir::megalodon";
   let methods = [
@@ -40,6 +42,9 @@ def TunableOpInterface : OpInterface<"TunableOpInterface"> {
     InterfaceMethod<"The candidates a tuner should time, all valid.",
       "::llvm::SmallVector<::mlir::DictionaryAttr>", "enumerateTileSizes",
       (ins "const ::mlir::megalodon::TargetFacts &":$target)>,
+    InterfaceMethod<"The version of the op's sizes and their rules: a tuning "
+                    "result recorded under another version is not reused.",
+      "int64_t", "getTileSpaceVersion", (ins), [{}], [{ return 1; }]>,
   ];
 }
 

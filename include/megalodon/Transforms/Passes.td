@@ -246,13 +246,18 @@ def BuildTrainStep : Pass<"megalodon-build-train-step", "::mlir::ModuleOp"> {
 def SelectTileConfigs : Pass<"megalodon-select-tile-configs"> {
   let summary = "Give every tunable op a tile config from the target facts";
   let description = [{
-    Attaches `megalodon.tile_config = #megalodon.tile_config<sizes, source =
-    "default">` to every op implementing TunableOpInterface that has none,
-    with the sizes of the op's `getDefaultTileSizes` for the target. The
-    target facts (vector width, registers, cache sizes, threads) are the
-    host's unless the options fix them, which makes the choice reproducible
-    across machines (tests, cross-compiling). Configs already present
-    (written by hand or by a tuner) are kept.
+    Attaches `megalodon.tile_config` to every op implementing
+    TunableOpInterface that has none. With `database`, a tuning result for
+    the op (keyed by compiler version, target, the op's signature and its
+    tile-space version; see megalodon/runtime/TuningDatabase.h) comes first,
+    marked `source = "database"`, if the op's `verifyTileSizes` accepts it;
+    otherwise the op's `getDefaultTileSizes` for the target, marked `source =
+    "default"`. An unreadable database or a rejected entry is a warning, and
+    the defaults apply. The target facts (vector width, registers, cache
+    sizes, threads) and the key's compiler and target are the host's unless
+    the options fix them, which makes the choice reproducible across
+    machines (tests, cross-compiling). Configs already present (written by
+    hand) are kept.
 
     ```mlir
     %y, %h = megalodon.cema %x params(...) : ...
@@ -262,6 +267,12 @@ def SelectTileConfigs : Pass<"megalodon-select-tile-configs"> {
     ```
   }];
   let options = [
+    Option<"database", "database", "std::string", "",
+           "Tuning database to consult (default: none)">,
+    Option<"compiler", "compiler", "std::string", "",
+           "Compiler version of the database key (default: this one's)">,
+    Option<"targetKey", "target-key", "std::string", "",
+           "Target of the database key (default: the host's)">,
     Option<"lanes", "lanes", "int64_t", "0",
            "f32 lanes of a vector register (0: the host's)">,
     Option<"registers", "registers", "int64_t", "0",

@@ -68,8 +68,7 @@ Value toStateMajor(OpBuilder &b, Location loc, Value dn) {
   auto type = cast<RankedTensorType>(dn.getType());
   Value empty =
       createEmptyF32(b, loc, {type.getDimSize(1), type.getDimSize(0)});
-  return linalg::TransposeOp::create(b, loc, dn, empty,
-                                     ArrayRef<int64_t>{1, 0})
+  return linalg::TransposeOp::create(b, loc, dn, empty, ArrayRef<int64_t>{1, 0})
       .getResult()
       .front();
 }
@@ -236,9 +235,8 @@ private:
       // The read-out alternates between two accumulators, which halves the
       // chain of dependent FMAs a step adds to y.
       Value acc[2];
-      acc[0] = first
-                   ? arith::MulFOp::create(b, loc, omegaVector, u).getResult()
-                   : read(y, {t, zeroIndex});
+      acc[0] = first ? arith::MulFOp::create(b, loc, omegaVector, u).getResult()
+                     : read(y, {t, zeroIndex});
       SmallVector<Value> next(2 * group);
       for (int64_t j = 0; j < group; ++j) {
         Value re = values[1 + j], im = values[1 + group + j];
@@ -273,8 +271,8 @@ private:
     Value two = index(2);
     Value pairsEnd = arith::SubIOp::create(
         b, loc, end,
-        arith::RemSIOp::create(b, loc,
-                               arith::SubIOp::create(b, loc, end, t0), two));
+        arith::RemSIOp::create(b, loc, arith::SubIOp::create(b, loc, end, t0),
+                               two));
     auto pairs = scf::ForOp::create(
         b, loc, t0, pairsEnd, two, values,
         [&](OpBuilder &, Location, Value t, ValueRange carriedValues) {
@@ -290,8 +288,8 @@ private:
 
     Value parts = carried[1];
     for (int64_t j = 0; j < group; ++j) {
-      parts = write(steps.getResult(1 + j), parts, {zeroIndex, rows[j],
-                                                    zeroIndex});
+      parts =
+          write(steps.getResult(1 + j), parts, {zeroIndex, rows[j], zeroIndex});
       parts = write(steps.getResult(1 + group + j), parts,
                     {oneIndex, rows[j], zeroIndex});
     }
@@ -335,8 +333,8 @@ LogicalResult tileCema(RewriterBase &rewriter, CemaOp op) {
   }
   auto xType = cast<RankedTensorType>(op.getX().getType());
   auto alphaType = cast<RankedTensorType>(op.getAlpha().getType());
-  CemaShape shape{xType.getDimSize(0), xType.getDimSize(1),
-                  xType.getDimSize(2), alphaType.getDimSize(1)};
+  CemaShape shape{xType.getDimSize(0), xType.getDimSize(1), xType.getDimSize(2),
+                  alphaType.getDimSize(1)};
   FailureOr<ScanTiling> tiling = readTiling(op, shape);
   if (failed(tiling))
     return failure();
@@ -344,9 +342,9 @@ LogicalResult tileCema(RewriterBase &rewriter, CemaOp op) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  CemaCoefficients c = buildCoefficients(rewriter, loc, op.getAlpha(),
-                                         op.getDelta(), op.getTheta(),
-                                         op.getGamma(), shape);
+  CemaCoefficients c =
+      buildCoefficients(rewriter, loc, op.getAlpha(), op.getDelta(),
+                        op.getTheta(), op.getGamma(), shape);
   SmallVector<Value> coefficients;
   for (Value dn : {c.p, c.qRe, c.qIm, c.gammaRe, c.gammaIm})
     coefficients.push_back(toStateMajor(rewriter, loc, dn));
@@ -375,9 +373,9 @@ LogicalResult tileCema(RewriterBase &rewriter, CemaOp op) {
   SmallVector<OpFoldResult> timeSizes{one, rewriter.getIndexAttr(shape.steps),
                                       lanes};
   SmallVector<OpFoldResult> stateOffsets{row, zero, zero, d0};
-  SmallVector<OpFoldResult> stateSizes{
-      one, rewriter.getIndexAttr(2), rewriter.getIndexAttr(shape.states),
-      lanes};
+  SmallVector<OpFoldResult> stateSizes{one, rewriter.getIndexAttr(2),
+                                       rewriter.getIndexAttr(shape.states),
+                                       lanes};
   auto timeType = RankedTensorType::get({shape.steps, tiling->lanes},
                                         rewriter.getF32Type());
   auto stateType = RankedTensorType::get({2, shape.states, tiling->lanes},
@@ -398,20 +396,19 @@ LogicalResult tileCema(RewriterBase &rewriter, CemaOp op) {
   // land in a buffer bufferization does not fill from the initial state.
   Value privateState =
       linalg::CopyOp::create(
-          rewriter, loc,
-          slice(shared[1], stateType, stateOffsets, stateSizes),
+          rewriter, loc, slice(shared[1], stateType, stateOffsets, stateSizes),
           createEmptyF32(rewriter, loc, stateType.getShape()))
           .getResult(0);
   SmallVector<Value> results = scan.build(
       d0, slice(shared[0], timeType, timeOffsets, timeSizes), privateState);
 
   rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(
-      rewriter, loc, results[0], shared[0], timeOffsets, timeSizes,
-      SmallVector<OpFoldResult>(3, one));
-  tensor::ParallelInsertSliceOp::create(
-      rewriter, loc, results[1], shared[1], stateOffsets, stateSizes,
-      SmallVector<OpFoldResult>(4, one));
+  tensor::ParallelInsertSliceOp::create(rewriter, loc, results[0], shared[0],
+                                        timeOffsets, timeSizes,
+                                        SmallVector<OpFoldResult>(3, one));
+  tensor::ParallelInsertSliceOp::create(rewriter, loc, results[1], shared[1],
+                                        stateOffsets, stateSizes,
+                                        SmallVector<OpFoldResult>(4, one));
 
   rewriter.setInsertionPointAfter(forall);
   Value hLast =

@@ -7,6 +7,7 @@
 
 #include "megalodon/Model/ModelBuilder.h"
 #include "megalodon/Pipelines/Pipelines.h"
+#include "megalodon/Transforms/Passes.h"
 #include "megalodon/runtime/Manifest.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -97,6 +98,15 @@ std::string hostTargetDescription() {
   return host.triple + ";" + host.cpu + ";" + host.features;
 }
 
+std::string defaultTuningDatabasePath(const std::string &cacheDir) {
+  if (auto path = llvm::sys::Process::GetEnv("MEGALODON_TUNING_DB"))
+    return *path;
+  llvm::SmallString<256> path(cacheDir.empty() ? defaultArtifactCacheDir()
+                                               : cacheDir);
+  llvm::sys::path::append(path, "tuning.json");
+  return path.str().str();
+}
+
 std::string defaultArtifactCacheDir() {
   if (auto dir = llvm::sys::Process::GetEnv("MEGALODON_CACHE_DIR"))
     return *dir;
@@ -121,6 +131,22 @@ compileCpuArtifact(ModuleOp module,
   auto entries = describeEntryPoints(module);
   if (!entries)
     return entries.takeError();
+  // Tile configs are chosen before the key is computed, so that a new
+  // tuning result makes a new artifact rather than reusing a stale one.
+  OwningOpRef<ModuleOp> annotated(module.clone());
+  if (options.tile) {
+    PassManager select(module.getContext());
+    mlir::megalodon::SelectTileConfigsOptions selectOptions;
+    if (options.useTuningDatabase)
+      selectOptions.database =
+          options.tuningDatabase.empty()
+              ? defaultTuningDatabasePath(options.cacheDir)
+              : options.tuningDatabase;
+    select.addPass(mlir::megalodon::createSelectTileConfigs(selectOptions));
+    if (failed(select.run(*annotated)))
+      return llvm::createStringError("selecting tile configs failed");
+  }
+  module = *annotated;
   std::string key = artifactKey(module, options);
   llvm::SmallString<256> dir(options.cacheDir.empty() ? defaultArtifactCacheDir()
                                                       : options.cacheDir);

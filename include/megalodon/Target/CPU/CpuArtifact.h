@@ -29,7 +29,16 @@ struct CpuCompileOptions {
   /// Run the tile-config and tiling passes (the pipeline's `tile` option);
   /// off compiles the untiled lowerings, for comparisons.
   bool tile = true;
+  /// Tile configs from the tuning database where it has them (else the
+  /// rules' defaults). Off: defaults only.
+  bool useTuningDatabase = true;
+  /// The database; empty means defaultTuningDatabasePath(cacheDir).
+  std::string tuningDatabase;
 };
+
+/// $MEGALODON_TUNING_DB, else tuning.json in `cacheDir` (or, when that is
+/// empty, in defaultArtifactCacheDir()).
+std::string defaultTuningDatabasePath(const std::string &cacheDir);
 
 /// $MEGALODON_CACHE_DIR, else $XDG_CACHE_HOME/megalodon, else
 /// ~/.cache/megalodon (artifacts live in its artifacts/ subdirectory).

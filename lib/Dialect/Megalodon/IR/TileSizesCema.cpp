@@ -87,20 +87,18 @@ DictionaryAttr defaultScanSizes(MLIRContext *ctx, const ScanSizes &s,
       break;
     }
   int64_t bytesPerStep = 2 * lanes * 4;
-  int64_t block = llvm::bit_floor(
-      static_cast<uint64_t>(std::max<int64_t>(1, target.l1Bytes / 4 /
-                                                     bytesPerStep)));
+  int64_t block = llvm::bit_floor(static_cast<uint64_t>(
+      std::max<int64_t>(1, target.l1Bytes / 4 / bytesPerStep)));
   block = std::clamp<int64_t>(block, 16, 1024);
   block = std::min<int64_t>(block, std::max<int64_t>(s.steps, 1));
-  return makeTileSizes(ctx, {{kBlockTime, block},
-                             {kLanes, lanes},
-                             {kStateGroup, group}});
+  return makeTileSizes(
+      ctx, {{kBlockTime, block}, {kLanes, lanes}, {kStateGroup, group}});
 }
 
 LogicalResult verifyScanSizes(Operation *op, DictionaryAttr sizes,
                               const ScanSizes &s, const TargetFacts &target) {
-  if (failed(requireTileSizeNames(op, sizes,
-                                  {kBlockTime, kLanes, kStateGroup})))
+  if (failed(
+          requireTileSizeNames(op, sizes, {kBlockTime, kLanes, kStateGroup})))
     return failure();
   int64_t block = *getTileSize(sizes, kBlockTime);
   int64_t lanes = *getTileSize(sizes, kLanes);
@@ -133,8 +131,7 @@ SmallVector<DictionaryAttr> enumerateScanSizes(MLIRContext *ctx,
       continue;
     for (int64_t group = 1; group <= s.states; ++group) {
       if (s.states % group != 0 ||
-          liveRegisters(lanes, group, target, false) >
-              target.vectorRegisters)
+          liveRegisters(lanes, group, target, false) > target.vectorRegisters)
         continue;
       for (int64_t block = 16; block <= 1024; block *= 4) {
         if (block > s.steps && block != 16)
@@ -191,9 +188,9 @@ DictionaryAttr CemaGradOp::getDefaultTileSizes(const TargetFacts &) {
   auto s = scanSizes(getX(), getAlpha());
   if (!s)
     return DictionaryAttr();
-  return makeTileSizes(getContext(),
-                       {{kCheckpointBlock, ceilSqrt(std::max<int64_t>(
-                                               s->steps, 1))}});
+  return makeTileSizes(
+      getContext(),
+      {{kCheckpointBlock, ceilSqrt(std::max<int64_t>(s->steps, 1))}});
 }
 
 LogicalResult CemaGradOp::verifyTileSizes(DictionaryAttr sizes,
