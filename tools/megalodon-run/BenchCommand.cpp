@@ -10,7 +10,8 @@
 // resident memory after each length is printed as an upper bound of the
 // step's activation memory. `--tile=false` compiles without the tiling
 // passes, for side-by-side comparisons; `--op cema` times one op instead
-// (BenchScan.cpp). A benchmark, not a test: numbers vary with machine load.
+// (BenchScan.cpp), and `--profile` every op of the step alone
+// (BenchProfile.cpp). A benchmark, not a test: numbers vary with machine load.
 //
 //===----------------------------------------------------------------------===//
 
@@ -73,6 +74,11 @@ static cl::opt<std::string>
        cl::desc("Time one op instead of the model: 'cema' (tiled vs untiled "
                 "scan against the FMA peak)"),
        cl::sub(tool::benchCommand));
+static cl::opt<bool>
+    profile("profile",
+            cl::desc("Time each distinct op of the step alone and rank them "
+                     "(first --seq-len only)"),
+            cl::sub(tool::benchCommand));
 static cl::opt<std::string>
     tileSizes("tile-sizes",
               cl::desc("With --op: the tiled op's sizes, e.g. "
@@ -149,6 +155,9 @@ llvm::Error tool::runBench() {
   std::vector<int64_t> lengths(seqLens.begin(), seqLens.end());
   if (lengths.empty())
     lengths = {cfg->chunk_size};
+  if (profile)
+    return tool::runProfileBench(*cfg, lengths.front(), batch, iterations,
+                                 train, cacheDir);
   if (!op.empty()) {
     if (op != "cema")
       return llvm::createStringError("--op must be cema, got '" + op + "'");

@@ -41,6 +41,12 @@ llvm::Error runScanBench(const ModelConfig &config,
                          const std::string &tileSizes,
                          const std::string &cacheDir);
 
+/// `bench --profile`: each distinct op of @train_step (with `train`) or
+/// @forward timed alone, ranked by total time (BenchProfile.cpp).
+llvm::Error runProfileBench(const ModelConfig &config, int64_t seqLen,
+                            int64_t batch, int iterations, bool train,
+                            const std::string &cacheDir);
+
 /// An error when a required flag was not given (llvm::cl's own report of a
 /// missing option spans several lines).
 llvm::Error requireFlags(

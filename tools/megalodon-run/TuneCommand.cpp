@@ -16,9 +16,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "IsolatedOp.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
-#include "megalodon/Driver/CompiledFunction.h"
 #include "megalodon/Driver/Trainer.h"
 #include "megalodon/Model/Parameters.h"
 #include "megalodon/runtime/TuningDatabase.h"
@@ -26,7 +26,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Format.h"
@@ -90,64 +89,6 @@ using Clock = std::chrono::steady_clock;
 /// A best time must beat the default by this fraction to replace it.
 constexpr double kNoiseMargin = 0.02;
 
-/// `op` alone: a function of its operands that returns its results, with
-/// `sizes` as its tile config.
-mlir::OwningOpRef<mlir::ModuleOp> isolate(mlir::Operation *op,
-                                          mlir::DictionaryAttr sizes) {
-  mlir::MLIRContext *ctx = op->getContext();
-  mlir::OpBuilder b(ctx);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::ModuleOp::create(b.getUnknownLoc());
-  b.setInsertionPointToEnd(module->getBody());
-  auto type = b.getFunctionType(op->getOperandTypes(), op->getResultTypes());
-  auto func = mlir::func::FuncOp::create(b, op->getLoc(), "f", type);
-  mlir::Block *body = func.addEntryBlock();
-  b.setInsertionPointToEnd(body);
-  mlir::IRMapping map;
-  map.map(op->getOperands(), body->getArguments());
-  mlir::Operation *clone = b.clone(*op, map);
-  clone->setAttr(mm::kTileConfigAttrName,
-                 mm::TileConfigAttr::get(ctx, sizes, b.getStringAttr("user")));
-  mlir::func::ReturnOp::create(b, op->getLoc(), clone->getResults());
-  return module;
-}
-
-/// Uniform values in [-1, 1) (both parts of complex numbers) for every
-/// argument of `fn`.
-std::vector<rt::HostTensor> randomArguments(const CompiledFunction &fn) {
-  std::mt19937 rng(0);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<rt::HostTensor> args;
-  for (const rt::TensorSpec &spec : fn.entry().arguments) {
-    rt::HostTensor t = rt::HostTensor::zeros(spec.dtype, spec.shape);
-    if (spec.dtype == rt::DType::F32 || spec.dtype == rt::DType::C64)
-      for (size_t i = 0; i < t.bytes.size() / sizeof(float); ++i)
-        t.f32()[i] = uniform(rng);
-    args.push_back(std::move(t));
-  }
-  return args;
-}
-
-/// Median seconds of `calls` calls after one warm-up call.
-llvm::Expected<double> medianTime(const CompiledFunction &fn, int calls) {
-  std::vector<rt::HostTensor> args = randomArguments(fn);
-  std::vector<const rt::HostTensor *> pointers;
-  for (const rt::HostTensor &t : args)
-    pointers.push_back(&t);
-  auto results = fn.allocateResults();
-  std::vector<double> times;
-  for (int i = 0; i <= calls; ++i) {
-    auto start = Clock::now();
-    if (llvm::Error err = fn.callInto(pointers, results))
-      return std::move(err);
-    if (i > 0)
-      times.push_back(
-          std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
 std::string describe(mlir::DictionaryAttr sizes) {
   std::string text;
   for (mlir::NamedAttribute entry : sizes) {
@@ -175,11 +116,7 @@ public:
   /// Times `sizes` for `op`.
   llvm::Expected<double> time(mlir::Operation *op, mlir::DictionaryAttr sizes,
                               int numCalls) {
-    mlir::OwningOpRef<mlir::ModuleOp> module = isolate(op, sizes);
-    auto fn = CompiledFunction::create(*module, "f", {}, options);
-    if (!fn)
-      return fn.takeError();
-    return medianTime(**fn, numCalls);
+    return tool::timeIsolatedOp(op, sizes, options, numCalls);
   }
 
   /// Measures the candidates of `tuned.op` within `seconds` and returns the
