@@ -74,6 +74,11 @@ static cl::opt<std::string>
        cl::desc("Time one op instead of the model: 'cema' (tiled vs untiled "
                 "scan against the FMA peak)"),
        cl::sub(tool::benchCommand));
+static cl::opt<std::string>
+    tuning("tuning",
+           cl::desc("Tile configs: cached (the tuning database's where it "
+                    "has them, else defaults) or off (defaults only)"),
+           cl::init("cached"), cl::sub(tool::benchCommand));
 static cl::opt<bool>
     profile("profile",
             cl::desc("Time each distinct op of the step alone and rank them "
@@ -147,6 +152,9 @@ double measureGemmRate(int numThreads) {
 llvm::Error tool::runBench() {
   if (llvm::Error err = requireFlags({{&config.getValue(), "config"}}))
     return err;
+  if (tuning != "cached" && tuning != "off")
+    return llvm::createStringError("--tuning must be cached or off, got '" +
+                                   tuning + "'");
   if (threads > 0)
     setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
   llvm::Expected<ModelConfig> cfg = loadModelConfig(config);
@@ -191,6 +199,7 @@ llvm::Error tool::runBench() {
   CpuCompileOptions options;
   options.cacheDir = cacheDir;
   options.tile = tile;
+  options.useTuningDatabase = tuning == "cached";
   std::mt19937 rng(0);
   for (int64_t L : lengths) {
     rt::HostTensor tokens = rt::HostTensor::zeros(rt::DType::I32, {batch, L});

@@ -121,6 +121,11 @@ static cl::opt<int64_t>
 static cl::opt<bool> quiet("quiet", cl::desc("No per-step progress lines"),
                            TRAIN_OPT);
 static cl::opt<std::string>
+    tuning("tuning",
+           cl::desc("Tile configs: cached (the tuning database's where it "
+                    "has them, else defaults) or off (defaults only)"),
+           cl::init("cached"), TRAIN_OPT);
+static cl::opt<std::string>
     cacheDir("cache-dir",
              cl::desc("Artifact cache (default: $MEGALODON_CACHE_DIR or "
                       "~/.cache/megalodon)"),
@@ -221,6 +226,9 @@ llvm::Error tool::runTrain() {
     setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
   if (llvm::Error err = requireFlags({{&dataPath, "data"}, {&outDir, "out"}}))
     return err;
+  if (tuning != "cached" && tuning != "off")
+    return llvm::createStringError("--tuning must be cached or off, got '" +
+                                   tuning + "'");
 
   // Model, weights and state: from a checkpoint or from scratch.
   Settings settings = settingsFromFlags();
@@ -322,6 +330,7 @@ llvm::Error tool::runTrain() {
   CpuCompileOptions compile;
   compile.cacheDir = cacheDir;
   compile.verbose = true;
+  compile.useTuningDatabase = tuning == "cached";
   auto trainer = CompiledTrainer::create(config, settings.batch,
                                          settings.seqLen, optimizer, compile);
   if (!trainer)
