@@ -54,6 +54,15 @@ void megalodon::registerCpuPipelineDialects(DialectRegistry &registry) {
   linalg::registerTilingInterfaceExternalModels(registry);
 }
 
+megalodon::MatmulRegisterTile
+megalodon::matmulRegisterTile(const megalodon::TargetFacts &target) {
+  int64_t vectors = 2;
+  int64_t rows = 6;
+  while (rows > 1 && rows * vectors + vectors + 1 > target.vectorRegisters)
+    --rows;
+  return {rows, vectors * target.vectorLanes};
+}
+
 void megalodon::buildCpuPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
   // Stage 0: tile configs, chosen by rule for the host where the input has
@@ -77,8 +86,10 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   // otherwise pull normalizations and activations into their inputs
   // (recomputed N times) and reshape them into rank-4/5 contractions.
   TileAndVectorizeOptions tiling;
-  tiling.mr = options.matmulRows;
-  tiling.nr = options.matmulLanes;
+  MatmulRegisterTile tile =
+      matmulRegisterTile(TargetFacts::host(options.threads));
+  tiling.mr = options.matmulRows > 0 ? options.matmulRows : tile.rows;
+  tiling.nr = options.matmulLanes > 0 ? options.matmulLanes : tile.lanes;
   tiling.mc = options.matmulRowBlock;
   tiling.kUnroll = options.matmulKUnroll;
   tiling.vectorSize = options.vectorSize;

@@ -501,11 +501,17 @@ private:
 
 /// Rewrites `op` into the register-tiled kernel if its shape allows.
 static LogicalResult rewriteMatmul(RewriterBase &rewriter, linalg::MatmulOp op,
-                                   const MatmulTiling &tiling, bool parallel) {
+                                   MatmulTiling tiling, bool parallel) {
   bool transposedB = false;
   if (!matchMatmul(op, transposedB))
     return failure();
   auto resultType = cast<RankedTensorType>(op.getResultTypes()[0]);
+  // Columns that the tile's width does not divide take a tile half as wide
+  // (down to 8 lanes), so one odd width does not fall back to scalar code.
+  // The width depends on N alone, never on M.
+  while (resultType.getDimSize(1) % tiling.nr != 0 && tiling.nr % 2 == 0 &&
+         tiling.nr / 2 >= 8)
+    tiling.nr /= 2;
   // Every row goes through the kernel, however few there are: a row must
   // round identically whether it is computed in a call of one token or of
   // many (resumed streams are compared bit for bit with whole ones).

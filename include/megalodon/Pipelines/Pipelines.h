@@ -7,6 +7,7 @@
 #ifndef MEGALODON_PIPELINES_PIPELINES_H
 #define MEGALODON_PIPELINES_PIPELINES_H
 
+#include "megalodon/Interfaces/TunableOpInterface.h"
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
@@ -34,12 +35,15 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "vectorized elementwise/reduction generics"),
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> matmulRows{
-      *this, "matmul-rows", llvm::cl::desc("Rows of the matmul register tile"),
-      llvm::cl::init(4)};
+      *this, "matmul-rows",
+      llvm::cl::desc("Rows of the matmul register tile (0: from the target "
+                     "facts, see matmulRegisterTile)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> matmulLanes{
       *this, "matmul-lanes",
-      llvm::cl::desc("Columns (vector lanes) of the matmul register tile"),
-      llvm::cl::init(16)};
+      llvm::cl::desc("Columns (vector lanes) of the matmul register tile (0: "
+                     "from the target facts)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> matmulRowBlock{
       *this, "matmul-row-block",
       llvm::cl::desc("Rows of A per cache block of a matmul"),
@@ -68,6 +72,15 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Continue past bufferization to the LLVM dialect"),
       llvm::cl::init(true)};
 };
+
+/// The matmul register tile for `target`: two vectors of columns, and as
+/// many rows (up to 6) as keep rows x 2 accumulators, the two B vectors and
+/// the broadcast A value in registers. {6, 32} on AVX-512, {6, 16} on AVX2:
+/// 12 independent FMA chains cover two FMA units of 4 cycles' latency.
+struct MatmulRegisterTile {
+  int64_t rows, lanes;
+};
+MatmulRegisterTile matmulRegisterTile(const TargetFacts &target);
 
 /// megalodon ops -> linalg/scf -> bufferized memrefs (results become
 /// caller-provided out-parameters) -> loops -> LLVM dialect.
