@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "IsolatedOp.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
 #include "megalodon/Driver/CompiledFunction.h"
@@ -31,31 +32,11 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <chrono>
 #include <random>
 
 using namespace megalodon;
 
 namespace {
-using Clock = std::chrono::steady_clock;
-
-/// Median seconds of `iterations` calls of `fn`, after one warm-up call.
-llvm::Expected<double> timeCalls(const CompiledFunction &fn,
-                                 const std::vector<const rt::HostTensor *> &in,
-                                 int iterations) {
-  auto results = fn.allocateResults();
-  std::vector<double> times;
-  for (int i = 0; i <= iterations; ++i) {
-    auto start = Clock::now();
-    if (llvm::Error err = fn.callInto(in, results))
-      return std::move(err);
-    if (i > 0)
-      times.push_back(
-          std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
 
 llvm::Expected<std::unique_ptr<CompiledFunction>>
 compileText(mlir::MLIRContext &context, const std::string &ir,
@@ -122,7 +103,7 @@ llvm::Expected<double> measureFmaPeak(mlir::MLIRContext &context,
   if (!fn)
     return fn.takeError();
   rt::HostTensor in = rt::HostTensor::zeros(rt::DType::F32, {threads, lanes});
-  auto t = timeCalls(**fn, {&in}, 5);
+  auto t = tool::medianCallSeconds(**fn, {&in}, 5);
   if (!t)
     return t.takeError();
   return 2.0 * static_cast<double>(threads * kChains * kSteps * lanes) / *t;
@@ -216,7 +197,7 @@ llvm::Error tool::runScanBench(const ModelConfig &config,
                         : compileText(context, ir, untiled);
       if (!fn)
         return fn.takeError();
-      auto t = timeCalls(**fn, pointers, iterations);
+      auto t = tool::medianCallSeconds(**fn, pointers, iterations);
       if (!t)
         return t.takeError();
       ms[variant] = *t * 1e3;

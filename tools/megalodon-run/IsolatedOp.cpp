@@ -60,11 +60,18 @@ llvm::Expected<double> tool::timeIsolatedOp(mlir::Operation *op,
   std::vector<const rt::HostTensor *> pointers;
   for (const rt::HostTensor &t : args)
     pointers.push_back(&t);
-  auto results = (*fn)->allocateResults();
+  return medianCallSeconds(**fn, pointers, calls);
+}
+
+llvm::Expected<double>
+tool::medianCallSeconds(const CompiledFunction &fn,
+                        const std::vector<const rt::HostTensor *> &inputs,
+                        int calls) {
+  auto results = fn.allocateResults();
   std::vector<double> times;
   for (int i = 0; i <= calls; ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (llvm::Error err = (*fn)->callInto(pointers, results))
+    if (llvm::Error err = fn.callInto(inputs, results))
       return std::move(err);
     if (i > 0)
       times.push_back(std::chrono::duration<double>(

@@ -2,12 +2,14 @@
 //
 // `tune` and `bench --profile` time ops of a model one at a time: the op is
 // cloned into a function of its own (its operands become arguments, its
-// results the results), compiled, and called on random inputs.
+// results the results), compiled, and called on random inputs. The median
+// of repeated calls is the measure everywhere `bench` and `tune` time code.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEGALODON_TOOLS_MEGALODON_RUN_ISOLATEDOP_H
 #define MEGALODON_TOOLS_MEGALODON_RUN_ISOLATEDOP_H
 
+#include "megalodon/Driver/CompiledFunction.h"
 #include "megalodon/Target/CPU/CpuArtifact.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -21,6 +23,12 @@ namespace megalodon::tool {
 /// With `sizes`, the clone's tile config is set to them (source "user").
 mlir::OwningOpRef<mlir::ModuleOp>
 isolateOp(mlir::Operation *op, mlir::DictionaryAttr sizes = nullptr);
+
+/// The median seconds of `calls` calls of `fn` on `inputs`, after one
+/// warm-up call; results go to buffers allocated once.
+llvm::Expected<double>
+medianCallSeconds(const CompiledFunction &fn,
+                  const std::vector<const rt::HostTensor *> &inputs, int calls);
 
 /// Compiles `op` alone and returns the median seconds of `calls` calls
 /// (after one warm-up call) on uniform random inputs in [-1, 1); integer
