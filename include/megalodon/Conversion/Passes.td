@@ -40,10 +40,11 @@ def TileCema : Pass<"megalodon-tile-cema"> {
     scan on vectors: for each batch row and group of `lanes` channels (in
     parallel), for each block of `block_time` steps, for each group of
     `state_group` states, the states stay in vector registers while the
-    block's steps run, and y accumulates the groups' contributions. The
-    state passes from block to block through a small [B, N, D] buffer, so the
-    loop order keeps one block of x and y in L1 and the recurrence in
-    registers. Ops without a config keep the per-step linalg lowering of
+    block's steps run (two steps per loop iteration), and y accumulates the
+    groups' contributions. The state passes from block to block through a
+    [B, 2, N, D] buffer (real and imaginary parts), of which each channel
+    group updates a private copy, so the loop order keeps one block of x and
+    y in cache and the recurrence in registers. Ops without a config keep the per-step linalg lowering of
     megalodon-convert-to-linalg.
 
     ```mlir
