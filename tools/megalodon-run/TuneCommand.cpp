@@ -89,15 +89,21 @@ using Clock = std::chrono::steady_clock;
 /// A best time must beat the default by this fraction to replace it.
 constexpr double kNoiseMargin = 0.02;
 
-std::string describe(mlir::DictionaryAttr sizes) {
+/// A tile-size dictionary as the database stores it.
+std::vector<std::pair<std::string, int64_t>> toSizes(mlir::DictionaryAttr d) {
+  std::vector<std::pair<std::string, int64_t>> sizes;
+  for (mlir::NamedAttribute entry : d)
+    sizes.emplace_back(
+        entry.getName().str(),
+        mlir::cast<mlir::IntegerAttr>(entry.getValue()).getInt());
+  return sizes;
+}
+
+/// "block_time=64,lanes=16".
+std::string describe(const std::vector<std::pair<std::string, int64_t>> &s) {
   std::string text;
-  for (mlir::NamedAttribute entry : sizes) {
-    if (!text.empty())
-      text += ",";
-    text += entry.getName().str() + "=" +
-            std::to_string(
-                mlir::cast<mlir::IntegerAttr>(entry.getValue()).getInt());
-  }
+  for (const auto &[name, value] : s)
+    text += (text.empty() ? "" : ",") + name + "=" + std::to_string(value);
   return text;
 }
 
@@ -112,12 +118,6 @@ class Tuner {
 public:
   Tuner(const CpuCompileOptions &options, int calls)
       : options(options), calls(calls) {}
-
-  /// Times `sizes` for `op`.
-  llvm::Expected<double> time(mlir::Operation *op, mlir::DictionaryAttr sizes,
-                              int numCalls) {
-    return tool::timeIsolatedOp(op, sizes, options, numCalls);
-  }
 
   /// Measures the candidates of `tuned.op` within `seconds` and returns the
   /// database entry of the winner.
@@ -136,12 +136,12 @@ public:
       if (!times.empty() &&
           std::chrono::duration<double>(Clock::now() - start).count() > seconds)
         break;
-      auto t = time(tuned.op, c, calls);
+      auto t = tool::timeIsolatedOp(tuned.op, c, options, calls);
       if (!t)
         return t.takeError();
       times.push_back(*t);
-      llvm::outs() << llvm::format("    %-44s %9.1f us\n", describe(c).c_str(),
-                                   *t * 1e6);
+      llvm::outs() << llvm::format("    %-44s %9.1f us\n",
+                                   describe(toSizes(c)).c_str(), *t * 1e6);
       llvm::outs().flush();
     }
     size_t measured = times.size();
@@ -151,8 +151,8 @@ public:
     double bestTime = times[winner], defaultTime = times[0];
     // A close call is measured again, longer; the default keeps ties.
     if (best != defaults && bestTime > defaultTime * (1 - kNoiseMargin)) {
-      auto again = time(tuned.op, best, 2 * calls);
-      auto base = time(tuned.op, defaults, 2 * calls);
+      auto again = tool::timeIsolatedOp(tuned.op, best, options, 2 * calls);
+      auto base = tool::timeIsolatedOp(tuned.op, defaults, options, 2 * calls);
       if (!again)
         return again.takeError();
       if (!base)
@@ -168,10 +168,7 @@ public:
                                  candidates.size());
     rt::TuningEntry entry;
     entry.key = tuned.key;
-    for (mlir::NamedAttribute size : best)
-      entry.sizes.emplace_back(
-          size.getName().str(),
-          mlir::cast<mlir::IntegerAttr>(size.getValue()).getInt());
+    entry.sizes = toSizes(best);
     entry.timeNs = static_cast<int64_t>(bestTime * 1e9);
     entry.defaultTimeNs = static_cast<int64_t>(defaultTime * 1e9);
     return entry;
@@ -285,15 +282,12 @@ llvm::Error tool::runTune() {
         return llvm::createStringError(saved.message());
       entry = tuned.find(op.key);
     }
-    std::string sizes;
-    for (const auto &[name, value] : entry->sizes)
-      sizes += (sizes.empty() ? "" : ",") + name + "=" + std::to_string(value);
     table.push_back(llvm::formatv(
         "{0,-20} x{1,-3} {2,12:F1} {3,12:F1} {4,8:F2}x  {5}",
         op.op->getName().getStringRef(), op.count, entry->defaultTimeNs * 1e-3,
         entry->timeNs * 1e-3,
         entry->timeNs > 0 ? double(entry->defaultTimeNs) / entry->timeNs : 1.0,
-        sizes));
+        describe(entry->sizes)));
   }
   llvm::outs()
       << "\nop                   count   default_us     tuned_us  speedup  "
