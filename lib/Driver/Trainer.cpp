@@ -48,10 +48,16 @@ rt::TensorMap TrainState::weights(const ModelConfig &config) const {
 }
 
 llvm::Error megalodon::addTrainingFunctions(mlir::ModuleOp module,
-                                            const OptimizerOptions &optimizer) {
+                                            const OptimizerOptions &optimizer,
+                                            llvm::StringRef lossName,
+                                            bool applyGradients) {
   mlir::PassManager pm(module->getContext());
-  pm.addPass(mlir::megalodon::createAutodiff());
+  mlir::megalodon::AutodiffOptions autodiff;
+  autodiff.functions = {lossName.str()};
+  pm.addPass(mlir::megalodon::createAutodiff(autodiff));
   mlir::megalodon::BuildTrainStepOptions options;
+  options.lossName = lossName.str();
+  options.applyGradients = applyGradients;
   options.beta1 = optimizer.beta1;
   options.beta2 = optimizer.beta2;
   options.eps = optimizer.eps;

@@ -8,6 +8,8 @@
 
 #include "megalodon/Model/DecodeState.h"
 
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -43,6 +45,16 @@ std::vector<StateSpec> decodeStateSpecs(const ModelConfig &cfg, int64_t B) {
     specs.push_back({p + "attn.v_cache", {B, C, cfg.value_dim}, "f32"});
   }
   tsn("output.final_norm.");
+  return specs;
+}
+
+std::vector<StateSpec> segmentStateSpecs(const ModelConfig &cfg, int64_t B) {
+  std::vector<StateSpec> specs;
+  for (StateSpec &spec : decodeStateSpecs(cfg, B)) {
+    llvm::StringRef name(spec.name);
+    if (name != "cache_len" && !name.ends_with("_cache"))
+      specs.push_back(std::move(spec));
+  }
   return specs;
 }
 

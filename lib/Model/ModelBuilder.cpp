@@ -32,7 +32,8 @@ public:
   /// Values of the parameters, by name.
   llvm::StringMap<Value> params;
 
-  /// Carried state for decoding; null members mean "fresh" (no state).
+  /// Carried state for decoding and segments; null members mean "fresh"
+  /// (no state), an empty `layerIn` a fresh model.
   struct TsnState {
     Value count, mean, var;
   };
@@ -40,7 +41,8 @@ public:
     TsnState tsn;
     Value hx, kCache, vCache;
   };
-  /// When set, the model runs in decoding mode.
+  /// When set, the model runs in decoding mode (RoPE positions and the key
+  /// and value caches continue from it).
   Value cacheLen;
   std::vector<LayerState> layerIn, layerOut;
   TsnState headIn, headOut;
@@ -55,9 +57,11 @@ public:
       scaleAttr = b.getF64FloatAttr(std::sqrt(static_cast<double>(D)));
     Value x = EmbeddingOp::create(b, loc, act, param("embed.weight"), tokens,
                                   scaleAttr);
-    bool decoding = static_cast<bool>(cacheLen);
+    // Streaming functions and segments carry state in; the others start
+    // fresh.
+    bool carried = !layerIn.empty();
     for (int64_t l = 0; l < cfg.num_layers; ++l) {
-      LayerState in = decoding ? layerIn[l] : LayerState{};
+      LayerState in = carried ? layerIn[l] : LayerState{};
       LayerState out;
       x = layer(x, "layers." + std::to_string(l) + ".", in, out);
       layerOut.push_back(out);
@@ -238,6 +242,15 @@ void finishFunc(OpBuilder &b, func::FuncOp func, ArrayRef<Value> results,
 } // namespace
 
 namespace {
+/// The element type of a carried-state tensor.
+Type stateElementType(OpBuilder &b, const ::megalodon::StateSpec &spec) {
+  if (spec.elementType == "i64")
+    return b.getI64Type();
+  if (spec.elementType == "f32")
+    return b.getF32Type();
+  return ComplexType::get(b.getF32Type());
+}
+
 /// Emits a function that continues a stream: `len` new tokens plus the
 /// carried state (decodeStateSpecs order) in, logits plus the new state out.
 /// @decode_step and @prefill differ only in `len`.
@@ -249,10 +262,7 @@ void emitStreamingFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
   SmallVector<DictionaryAttr> attrs = {
       named(b, ::megalodon::kInputAttr, "tokens")};
   for (const ::megalodon::StateSpec &s : states) {
-    Type et = s.elementType == "i64"   ? Type(b.getI64Type())
-              : s.elementType == "f32" ? Type(b.getF32Type())
-                                       : Type(ComplexType::get(b.getF32Type()));
-    inputs.push_back(RankedTensorType::get(s.shape, et));
+    inputs.push_back(RankedTensorType::get(s.shape, stateElementType(b, s)));
     attrs.push_back(named(b, ::megalodon::kStateAttr, s.name));
   }
   func::FuncOp f = createFunc(b, module, name, inputs, attrs);
@@ -282,6 +292,54 @@ void emitStreamingFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
       {emitter.headOut.count, emitter.headOut.mean, emitter.headOut.var});
   SmallVector<DictionaryAttr> resultAttrs = {
       named(b, ::megalodon::kInputAttr, "logits")};
+  for (const ::megalodon::StateSpec &s : states)
+    resultAttrs.push_back(named(b, ::megalodon::kStateAttr, s.name));
+  finishFunc(b, f, results, resultAttrs);
+}
+
+/// Emits @segment_loss: the mean cross-entropy of one segment of a longer
+/// sequence, which starts from the state the previous segment ended with
+/// (segmentStateSpecs order) and returns its own final state after the loss.
+/// Chunk-parallel training chains these across processes; differentiating
+/// it (megalodon-autodiff) gives the gradients of the incoming state too.
+void emitSegmentLossFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
+                         Type elem, int64_t B, int64_t len) {
+  std::vector<::megalodon::StateSpec> states =
+      ::megalodon::segmentStateSpecs(cfg, B);
+  auto tokens = RankedTensorType::get({B, len}, b.getI32Type());
+  SmallVector<Type> inputs = {tokens, tokens};
+  SmallVector<DictionaryAttr> attrs = {
+      named(b, ::megalodon::kInputAttr, "tokens"),
+      named(b, ::megalodon::kInputAttr, "targets")};
+  for (const ::megalodon::StateSpec &s : states) {
+    inputs.push_back(RankedTensorType::get(s.shape, stateElementType(b, s)));
+    attrs.push_back(named(b, ::megalodon::kStateAttr, s.name));
+  }
+  func::FuncOp f = createFunc(b, module, "segment_loss", inputs, attrs);
+  ModelEmitter emitter(b, module.getLoc(), cfg, elem, B, len);
+  unsigned arg = 2;
+  for (int64_t l = 0; l < cfg.num_layers; ++l, arg += 4) {
+    ModelEmitter::LayerState s;
+    s.tsn = {f.getArgument(arg), f.getArgument(arg + 1),
+             f.getArgument(arg + 2)};
+    s.hx = f.getArgument(arg + 3);
+    emitter.layerIn.push_back(s);
+  }
+  emitter.headIn = {f.getArgument(arg), f.getArgument(arg + 1),
+                    f.getArgument(arg + 2)};
+  addParameterArguments(f, cfg, elem, emitter);
+  Value logits = emitter.logits(f.getArgument(0));
+  Value loss = CrossEntropyOp::create(b, module.getLoc(),
+                                      RankedTensorType::get({}, b.getF32Type()),
+                                      logits, f.getArgument(1));
+
+  SmallVector<Value> results = {loss};
+  for (const ModelEmitter::LayerState &s : emitter.layerOut)
+    results.append({s.tsn.count, s.tsn.mean, s.tsn.var, s.hx});
+  results.append(
+      {emitter.headOut.count, emitter.headOut.mean, emitter.headOut.var});
+  SmallVector<DictionaryAttr> resultAttrs = {
+      named(b, ::megalodon::kInputAttr, "loss")};
   for (const ::megalodon::StateSpec &s : states)
     resultAttrs.push_back(named(b, ::megalodon::kStateAttr, s.name));
   finishFunc(b, f, results, resultAttrs);
@@ -377,6 +435,9 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
         f.getArgument(1));
     finishFunc(b, f, {loss}, {named(b, kInputAttr, "loss")});
   }
+
+  if (options.emitSegmentLoss)
+    emitSegmentLossFunc(b, *module, cfg, elem, B, L);
 
   if (options.emitDecode)
     emitStreamingFunc(b, *module, cfg, elem, B, Ld, "decode_step");

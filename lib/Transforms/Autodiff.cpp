@@ -32,10 +32,23 @@ using namespace mlir::megalodon;
 
 namespace {
 
-/// Argument attribute naming a parameter (set by the model builder) and the
-/// result attribute naming the parameter a gradient belongs to.
+/// Argument attribute naming a parameter (set by the model builder), the
+/// attribute naming carried state (arguments and the results that replace
+/// them), the result attribute naming what a gradient belongs to, and the
+/// name attribute of the cotangent arguments of returned state.
 constexpr StringLiteral kParamAttr("megalodon.param");
+constexpr StringLiteral kStateAttr("megalodon.state");
 constexpr StringLiteral kGradAttr("megalodon.grad");
+constexpr StringLiteral kInputAttr("megalodon.input");
+
+/// Carried state whose element type is float or complex has a gradient (a
+/// step count does not).
+bool isDifferentiableState(Type type) {
+  Type et = getElementTypeOrSelf(type);
+  return isa<FloatType>(et) ||
+         (isa<ComplexType>(et) &&
+          isa<FloatType>(cast<ComplexType>(et).getElementType()));
+}
 
 /// The cotangents of the values of one function body. A value used by
 /// several ops receives one cotangent per use; they are summed as they
@@ -77,21 +90,26 @@ LogicalResult differentiate(func::FuncOp func) {
     return func.emitOpError()
            << "cannot be differentiated: autodiff needs a body of one block";
   FunctionType type = func.getFunctionType();
-  auto lossType = type.getNumResults() == 1
+  auto lossType = type.getNumResults() >= 1
                       ? dyn_cast<RankedTensorType>(type.getResult(0))
                       : RankedTensorType();
   if (!lossType || lossType.getRank() != 0 ||
       !isa<FloatType>(lossType.getElementType())) {
     InFlightDiagnostic diag = func.emitOpError()
-                              << "cannot be differentiated: autodiff needs "
-                                 "exactly one result, a 0-d float tensor (the "
-                                 "loss), got ";
-    if (type.getNumResults() == 1)
+                              << "cannot be differentiated: autodiff needs a "
+                                 "first result that is a 0-d float tensor "
+                                 "(the loss), got ";
+    if (type.getNumResults() >= 1)
       diag << type.getResult(0);
     else
-      diag << type.getNumResults() << " results";
+      diag << "no results";
     return diag;
   }
+  for (unsigned i = 1, e = type.getNumResults(); i < e; ++i)
+    if (!func.getResultAttr(i, kStateAttr))
+      return func.emitOpError()
+             << "cannot be differentiated: result #" << i
+             << " is neither the loss nor carried state (megalodon.state)";
   std::string gradName = (func.getName() + "_grad").str();
   auto module = func->getParentOfType<ModuleOp>();
   if (SymbolTable::lookupSymbolIn(module, gradName))
@@ -119,15 +137,21 @@ LogicalResult buildBackward(func::FuncOp grad) {
   Block &body = grad.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
 
-  // Only values that depend on a parameter need cotangents; the rest
-  // (tokens, targets, carried state) would only produce dead backward ops.
-  SmallVector<BlockArgument> params;
+  // Only values that depend on a parameter or on differentiable carried
+  // state need cotangents; the rest (tokens, targets, step counts) would only
+  // produce dead backward ops.
+  SmallVector<BlockArgument> params, states;
   DenseSet<Value> active;
-  for (BlockArgument arg : body.getArguments())
-    if (grad.getArgAttr(arg.getArgNumber(), kParamAttr)) {
+  for (BlockArgument arg : body.getArguments()) {
+    if (grad.getArgAttr(arg.getArgNumber(), kParamAttr))
       params.push_back(arg);
-      active.insert(arg);
-    }
+    else if (grad.getArgAttr(arg.getArgNumber(), kStateAttr) &&
+             isDifferentiableState(arg.getType()))
+      states.push_back(arg);
+    else
+      continue;
+    active.insert(arg);
+  }
   SmallVector<Operation *> forward;
   for (Operation &op : body.without_terminator()) {
     forward.push_back(&op);
@@ -147,6 +171,26 @@ LogicalResult buildBackward(func::FuncOp grad) {
           lossType, builder.getFloatAttr(lossType.getElementType(), 1.0)));
   if (failed(cotangents.accumulate(builder, ret, loss, seed)))
     return failure();
+  // Returned differentiable state is seeded with a cotangent argument: the
+  // gradient that whoever continues from this state sends back.
+  for (unsigned i = 1, e = ret.getNumOperands(); i < e; ++i) {
+    Value result = ret.getOperand(i);
+    if (!isDifferentiableState(result.getType()))
+      continue;
+    auto name = cast<StringAttr>(grad.getResultAttr(i, kStateAttr));
+    unsigned index = grad.getNumArguments();
+    if (failed(grad.insertArgument(
+            index, result.getType(),
+            builder.getDictionaryAttr(builder.getNamedAttr(
+                kInputAttr,
+                builder.getStringAttr("cotangent." + name.getValue()))),
+            grad.getLoc())))
+      return failure();
+    if (active.contains(result) &&
+        failed(cotangents.accumulate(builder, ret, result,
+                                     body.getArgument(index))))
+      return failure();
+  }
 
   for (Operation *op : llvm::reverse(forward)) {
     if (op->getNumResults() == 0 || !active.contains(op->getResult(0)))
@@ -185,29 +229,30 @@ LogicalResult buildBackward(func::FuncOp grad) {
     }
   }
 
-  // Results: the loss, then one gradient per parameter in argument order. A
-  // parameter the loss does not depend on gets zeros.
-  SmallVector<Value> results(ret.getOperands());
+  // Results: the loss, one gradient per parameter in argument order, then
+  // one per differentiable state argument. Something the loss does not
+  // depend on gets zeros. The returned state itself is dropped.
+  SmallVector<Value> results = {loss};
   SmallVector<DictionaryAttr> resultAttrs;
-  for (unsigned i = 0, e = grad.getNumResults(); i < e; ++i) {
-    DictionaryAttr attrs = grad.getResultAttrDict(i);
-    resultAttrs.push_back(attrs ? attrs : builder.getDictionaryAttr({}));
-  }
-  for (BlockArgument param : params) {
-    Value g = cotangents.lookup(param);
-    if (!g)
-      g = buildZeroCotangent(builder, grad.getLoc(), param.getType());
-    if (!g)
-      return grad.emitOpError()
-             << "has a parameter of dynamic shape that the loss does not "
-                "depend on, whose zero gradient cannot be built";
-    results.push_back(g);
-    resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
-        kGradAttr, grad.getArgAttr(param.getArgNumber(), kParamAttr))));
-  }
+  DictionaryAttr lossAttrs = grad.getResultAttrDict(0);
+  resultAttrs.push_back(lossAttrs ? lossAttrs : builder.getDictionaryAttr({}));
+  for (auto [arguments, attr] :
+       {std::pair(ArrayRef(params), kParamAttr), {ArrayRef(states), kStateAttr}})
+    for (BlockArgument arg : arguments) {
+      Value g = cotangents.lookup(arg);
+      if (!g)
+        g = buildZeroCotangent(builder, grad.getLoc(), arg.getType());
+      if (!g)
+        return grad.emitOpError()
+               << "has an argument of dynamic shape that the loss does not "
+                  "depend on, whose zero gradient cannot be built";
+      results.push_back(g);
+      resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
+          kGradAttr, grad.getArgAttr(arg.getArgNumber(), attr))));
+    }
   func::ReturnOp::create(builder, ret.getLoc(), results);
   ret.erase();
-  grad.setType(builder.getFunctionType(type.getInputs(),
+  grad.setType(builder.getFunctionType(body.getArgumentTypes(),
                                        ValueRange(results).getTypes()));
   grad.setAllResultAttrs(resultAttrs);
   return success();

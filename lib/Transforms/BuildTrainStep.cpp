@@ -3,7 +3,9 @@
 // The training step is one function so that the whole step, update
 // included, goes through the same fusion, tiling and code generation as the
 // model: the runtime only feeds batches, the step number and the learning
-// rate, and swaps the returned parameters and moments in.
+// rate, and swaps the returned parameters and moments in. When gradients
+// are summed across processes between the backward and the update, the
+// update is its own function, @apply_gradients, built the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,10 +29,10 @@ using namespace mlir::megalodon;
 namespace {
 
 constexpr StringLiteral kParamAttr("megalodon.param");
-constexpr StringLiteral kGradAttr("megalodon.grad");
 constexpr StringLiteral kStateAttr("megalodon.state");
 constexpr StringLiteral kInputAttr("megalodon.input");
 constexpr StringLiteral kTrainStep("train_step");
+constexpr StringLiteral kApplyGradients("apply_gradients");
 
 struct BuildTrainStepPass
     : public mlir::megalodon::impl::BuildTrainStepBase<BuildTrainStepPass> {
@@ -45,25 +47,32 @@ struct BuildTrainStepPass
                          << gradName << "' (run megalodon-autodiff first)";
       return signalPassFailure();
     }
-    if (module.lookupSymbol(kTrainStep)) {
+    StringRef name = applyGradients ? kApplyGradients : kTrainStep;
+    if (module.lookupSymbol(name)) {
       module.emitError() << "megalodon-build-train-step: the module already "
                             "has a symbol named '"
-                         << kTrainStep << "'";
+                         << name << "'";
       return signalPassFailure();
     }
-    if (failed(build(gradFunc)))
+    if (failed(applyGradients ? buildApplyGradients(gradFunc)
+                              : buildTrainStep(gradFunc)))
       signalPassFailure();
   }
 
-  LogicalResult build(func::FuncOp gradFunc) {
-    MLIRContext *context = &getContext();
+  DictionaryAttr named(OpBuilder &builder, StringRef attr, const Twine &name) {
+    return builder.getDictionaryAttr(
+        builder.getNamedAttr(attr, builder.getStringAttr(name)));
+  }
+
+  /// @train_step: a copy of the _grad function whose gradients feed the
+  /// update, returning the loss first.
+  LogicalResult buildTrainStep(func::FuncOp gradFunc) {
     OpBuilder builder(gradFunc);
     builder.setInsertionPointAfter(gradFunc);
     auto step = cast<func::FuncOp>(builder.clone(*gradFunc));
     step.setName(kTrainStep);
     Block &body = step.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
-    Location loc = step.getLoc();
 
     // The parameters and their gradients (results 1.. of the _grad
     // function, in parameter order).
@@ -76,25 +85,69 @@ struct BuildTrainStepPass
              << "returns " << ret.getNumOperands() << " values for "
              << params.size()
              << " parameters; expected the loss and one gradient each";
-    Value loss = ret.getOperand(0);
-    ValueRange grads = ret.getOperands().drop_front();
+    SmallVector<Value> grads(ret.getOperands().drop_front());
+    return appendUpdate(step, params, grads, ret.getOperand(0));
+  }
 
-    // New arguments: the moments, then the step number and the rate.
-    auto named = [&](StringRef attr, const Twine &name) {
-      return builder.getDictionaryAttr(
-          builder.getNamedAttr(attr, builder.getStringAttr(name)));
-    };
+  /// @apply_gradients: the parameters of the _grad function and one gradient
+  /// argument each (`megalodon.input = "grad.<name>"`), then the update.
+  LogicalResult buildApplyGradients(func::FuncOp gradFunc) {
+    OpBuilder builder(gradFunc);
+    builder.setInsertionPointAfter(gradFunc);
+    SmallVector<Type> types;
+    SmallVector<Attribute> paramNames;
+    for (unsigned i = 0, e = gradFunc.getNumArguments(); i < e; ++i)
+      if (Attribute name = gradFunc.getArgAttr(i, kParamAttr)) {
+        types.push_back(gradFunc.getArgument(i).getType());
+        paramNames.push_back(name);
+      }
+    SmallVector<Type> inputs(types);
+    inputs.append(types);
+    SmallVector<Attribute> argAttrs;
+    for (Attribute name : paramNames)
+      argAttrs.push_back(builder.getDictionaryAttr(
+          builder.getNamedAttr(kParamAttr, name)));
+    for (Attribute name : paramNames)
+      argAttrs.push_back(named(builder, kInputAttr,
+                               "grad." + cast<StringAttr>(name).getValue()));
+    auto apply = func::FuncOp::create(builder, gradFunc.getLoc(),
+                                      kApplyGradients,
+                                      builder.getFunctionType(inputs, {}));
+    apply.setAllArgAttrs(argAttrs);
+    Block *body = apply.addEntryBlock();
+    builder.setInsertionPointToStart(body);
+    func::ReturnOp::create(builder, apply.getLoc(), ValueRange());
+    SmallVector<BlockArgument> params(
+        body->getArguments().take_front(types.size()));
+    SmallVector<Value> grads(body->getArguments().drop_front(types.size()));
+    return appendUpdate(apply, params, grads, Value());
+  }
+
+  /// Adds to `step` (whose body ends in a return) the AdamW moments, the
+  /// step number and the learning rate as arguments, and replaces its
+  /// results with the loss (when given), the global gradient norm before
+  /// clipping, the updated parameters, the updated first moments and the
+  /// updated second moments.
+  LogicalResult appendUpdate(func::FuncOp step, ArrayRef<BlockArgument> params,
+                             ArrayRef<Value> grads, Value loss) {
+    MLIRContext *context = &getContext();
+    OpBuilder builder(context);
+    Block &body = step.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    Location loc = step.getLoc();
     auto paramName = [&](BlockArgument p) {
       return cast<StringAttr>(step.getArgAttr(p.getArgNumber(), kParamAttr))
           .getValue();
     };
+
+    // New arguments: the moments, then the step number and the rate.
     SmallVector<Value> firstMoments, secondMoments;
     for (const char *prefix : {"exp_avg.", "exp_avg_sq."})
       for (BlockArgument p : params) {
         unsigned index = step.getNumArguments();
-        if (failed(step.insertArgument(index, p.getType(),
-                                       named(kStateAttr, prefix + paramName(p)),
-                                       loc)))
+        if (failed(step.insertArgument(
+                index, p.getType(),
+                named(builder, kStateAttr, prefix + paramName(p)), loc)))
           return failure();
         (StringRef(prefix) == "exp_avg." ? firstMoments : secondMoments)
             .push_back(body.getArgument(index));
@@ -102,9 +155,9 @@ struct BuildTrainStepPass
     auto scalarI64 = RankedTensorType::get({}, builder.getI64Type());
     auto scalarF32 = RankedTensorType::get({}, builder.getF32Type());
     if (failed(step.insertArgument(step.getNumArguments(), scalarI64,
-                                   named(kInputAttr, "step"), loc)) ||
+                                   named(builder, kInputAttr, "step"), loc)) ||
         failed(step.insertArgument(step.getNumArguments(), scalarF32,
-                                   named(kInputAttr, "lr"), loc)))
+                                   named(builder, kInputAttr, "lr"), loc)))
       return failure();
     Value stepNumber = body.getArgument(body.getNumArguments() - 2);
     Value lr = body.getArgument(body.getNumArguments() - 1);
@@ -125,20 +178,29 @@ struct BuildTrainStepPass
       newSecond.push_back(update.getExpAvgSqOut());
     }
 
-    SmallVector<Value> results{loss, norm};
-    SmallVector<Attribute> resultAttrs{named(kInputAttr, "loss"),
-                                       named(kInputAttr, "grad_norm")};
+    SmallVector<Value> results;
+    SmallVector<Attribute> resultAttrs;
+    if (loss) {
+      results.push_back(loss);
+      resultAttrs.push_back(named(builder, kInputAttr, "loss"));
+    }
+    results.push_back(norm);
+    resultAttrs.push_back(named(builder, kInputAttr, "grad_norm"));
     for (auto [i, p] : llvm::enumerate(params)) {
       results.push_back(newParams[i]);
-      resultAttrs.push_back(named(kParamAttr, paramName(p)));
+      resultAttrs.push_back(
+          builder.getDictionaryAttr(builder.getNamedAttr(
+              kParamAttr, step.getArgAttr(p.getArgNumber(), kParamAttr))));
     }
     for (auto [i, p] : llvm::enumerate(params)) {
       results.push_back(newFirst[i]);
-      resultAttrs.push_back(named(kStateAttr, "exp_avg." + paramName(p)));
+      resultAttrs.push_back(
+          named(builder, kStateAttr, "exp_avg." + paramName(p)));
     }
     for (auto [i, p] : llvm::enumerate(params)) {
       results.push_back(newSecond[i]);
-      resultAttrs.push_back(named(kStateAttr, "exp_avg_sq." + paramName(p)));
+      resultAttrs.push_back(
+          named(builder, kStateAttr, "exp_avg_sq." + paramName(p)));
     }
     func::ReturnOp::create(builder, ret.getLoc(), results);
     ret.erase();

@@ -208,8 +208,75 @@ func.func @loss(%kc: tensor<1x2x8xf32>, %vc: tensor<1x2x8xf32>,
 
 // -----
 
-// expected-error @+1 {{'func.func' op cannot be differentiated: autodiff needs exactly one result, a 0-d float tensor (the loss)}}
+// expected-error @+1 {{'func.func' op cannot be differentiated: autodiff needs a first result that is a 0-d float tensor (the loss), got 'tensor<4xf32>'}}
 func.func @loss(%x: tensor<4xf32> {megalodon.param = "x"}) -> tensor<4xf32> {
   %y = megalodon.silu %x : tensor<4xf32>
   return %y : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op cannot be differentiated: result #1 is neither the loss nor carried state (megalodon.state)}}
+func.func @loss(%x: tensor<4xf32> {megalodon.param = "x"}, %t: tensor<i32>)
+    -> (tensor<f32>, tensor<4xf32>) {
+  %y = megalodon.silu %x : tensor<4xf32>
+  %l = megalodon.cross_entropy %y, %t : tensor<4xf32>, tensor<i32> -> tensor<f32>
+  return %l, %y : tensor<f32>, tensor<4xf32>
+}
+
+// -----
+
+// A segment of a longer sequence: the timestep-norm and CEMA state come in
+// and go out. The returned mean, variance and CEMA state are seeded with
+// cotangent arguments (the step count, an integer, is not); the incoming
+// mean, variance and CEMA state get gradients after the parameters; the
+// returned state itself is dropped.
+
+// CHECK-LABEL: func.func @loss_grad(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<1x4x8xf32>, %[[T:[a-z0-9]+]]: tensor<1x4xi32>,
+// CHECK-SAME: %[[N0:[a-z0-9]+]]: tensor<1xi64> {megalodon.state = "n"},
+// CHECK-SAME: %[[M0:[a-z0-9]+]]: tensor<1x2xf32> {megalodon.state = "m"},
+// CHECK-SAME: %[[V0:[a-z0-9]+]]: tensor<1x2xf32> {megalodon.state = "v"},
+// CHECK-SAME: %[[HX:[a-z0-9]+]]: tensor<1x8x2xcomplex<f32>> {megalodon.state = "hx"},
+// CHECK-SAME: %[[TW:[a-z0-9]+]]: tensor<8xf32> {megalodon.param = "tw"},
+// CHECK-SAME: %[[GMF:[a-z0-9]+]]: tensor<1x2xf32> {megalodon.input = "cotangent.m"},
+// CHECK-SAME: %[[GVF:[a-z0-9]+]]: tensor<1x2xf32> {megalodon.input = "cotangent.v"},
+// CHECK-SAME: %[[GHL:[a-z0-9]+]]: tensor<1x8x2xcomplex<f32>> {megalodon.input = "cotangent.hx"})
+// CHECK-SAME: -> (tensor<f32> {megalodon.input = "loss"}, tensor<8xf32> {megalodon.grad = "tw"},
+// CHECK-SAME: tensor<8x2x1xf32> {megalodon.grad = "alpha"},
+// CHECK-SAME: tensor<1x2xf32> {megalodon.grad = "m"}, tensor<1x2xf32> {megalodon.grad = "v"},
+// CHECK-SAME: tensor<1x8x2xcomplex<f32>> {megalodon.grad = "hx"})
+// CHECK: %[[GY:.+]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[GHX:.+]] = megalodon.cema_grad %{{.+}} params({{.+}}) state(%[[HX]]) grad(%{{.+}}, %[[GHL]])
+// CHECK: %[[GXN:.+]], %[[GTW:.+]], %{{.+}}, %[[GM:.+]], %[[GV:.+]] = megalodon.timestep_norm_grad %[[X]], %[[TW]] state(%[[N0]], %[[M0]], %[[V0]]) grad(%{{.+}}, %[[GMF]], %[[GVF]])
+// CHECK: return %{{.+}}, %[[GTW]], %{{.+}}, %[[GM]], %[[GV]], %[[GHX]]
+func.func @loss(%x: tensor<1x4x8xf32>, %targets: tensor<1x4xi32>,
+                %n0: tensor<1xi64> {megalodon.state = "n"},
+                %m0: tensor<1x2xf32> {megalodon.state = "m"},
+                %v0: tensor<1x2xf32> {megalodon.state = "v"},
+                %hx: tensor<1x8x2xcomplex<f32>> {megalodon.state = "hx"},
+                %tw: tensor<8xf32> {megalodon.param = "tw"},
+                %tb: tensor<8xf32>,
+                %alpha: tensor<8x2x1xf32> {megalodon.param = "alpha"},
+                %delta: tensor<8x2x1xf32>, %theta: tensor<8x1x1xf32>,
+                %cgamma: tensor<8x2x2xf32>, %omega: tensor<8x1xf32>)
+    -> (tensor<f32> {megalodon.input = "loss"},
+        tensor<1xi64> {megalodon.state = "n"},
+        tensor<1x2xf32> {megalodon.state = "m"},
+        tensor<1x2xf32> {megalodon.state = "v"},
+        tensor<1x8x2xcomplex<f32>> {megalodon.state = "hx"}) {
+  %xn, %n, %m, %v = megalodon.timestep_norm %x, %tw, %tb state(%n0, %m0, %v0)
+      {num_groups = 2 : i64, eps = 1.0e-05 : f64}
+      : (tensor<1x4x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<1xi64>,
+         tensor<1x2xf32>, tensor<1x2xf32>)
+      -> (tensor<1x4x8xf32>, tensor<1xi64>, tensor<1x2xf32>, tensor<1x2xf32>)
+  %c, %h = megalodon.cema %xn params(%alpha, %delta, %theta, %cgamma, %omega)
+      state(%hx)
+      : (tensor<1x4x8xf32>, tensor<8x2x1xf32>, tensor<8x2x1xf32>,
+         tensor<8x1x1xf32>, tensor<8x2x2xf32>, tensor<8x1xf32>,
+         tensor<1x8x2xcomplex<f32>>)
+      -> (tensor<1x4x8xf32>, tensor<1x8x2xcomplex<f32>>)
+  %loss = megalodon.cross_entropy %c, %targets
+      : tensor<1x4x8xf32>, tensor<1x4xi32> -> tensor<f32>
+  return %loss, %n, %m, %v, %h : tensor<f32>, tensor<1xi64>, tensor<1x2xf32>,
+      tensor<1x2xf32>, tensor<1x8x2xcomplex<f32>>
 }

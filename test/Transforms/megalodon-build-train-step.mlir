@@ -1,4 +1,5 @@
 // RUN: megalodon-opt %s -split-input-file -verify-diagnostics --megalodon-autodiff --megalodon-build-train-step="weight-decay=0.05 max-grad-norm=2.0" | FileCheck %s
+// RUN: megalodon-opt %s --megalodon-autodiff --megalodon-build-train-step="apply-gradients=true" | FileCheck %s --check-prefix=APPLY
 
 // @train_step: the gradients of @loss_grad, their global norm, and one AdamW
 // update per parameter; moments come in after the loss's own arguments (all
@@ -34,3 +35,21 @@ func.func @loss(%x: tensor<2x4xf32>, %t: tensor<2xi32>,
   %l = megalodon.cross_entropy %y, %t : tensor<2x3xf32>, tensor<2xi32> -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// With apply-gradients: @apply_gradients takes the parameters and one
+// gradient each, and returns the update's results without a loss; there is
+// no @train_step.
+
+// APPLY-NOT: @train_step
+// APPLY-LABEL: func.func @apply_gradients(
+// APPLY-SAME: %[[W:[a-z0-9]+]]: tensor<3x4xf32> {megalodon.param = "fc.weight"},
+// APPLY-SAME: %[[B:[a-z0-9]+]]: tensor<3xf32> {megalodon.param = "fc.bias"},
+// APPLY-SAME: %[[GW:[a-z0-9]+]]: tensor<3x4xf32> {megalodon.input = "grad.fc.weight"},
+// APPLY-SAME: %[[GB:[a-z0-9]+]]: tensor<3xf32> {megalodon.input = "grad.fc.bias"},
+// APPLY-SAME: %[[MW:[a-z0-9]+]]: tensor<3x4xf32> {megalodon.state = "exp_avg.fc.weight"},
+// APPLY-SAME: {megalodon.input = "lr"})
+// APPLY-SAME: -> (tensor<f32> {megalodon.input = "grad_norm"}, tensor<3x4xf32> {megalodon.param = "fc.weight"},
+// APPLY-NOT: megalodon.linear
+// APPLY: %[[NORM:.+]] = megalodon.global_norm %[[GW]], %[[GB]]
+// APPLY: megalodon.adamw %[[W]], %[[GW]] moments(%[[MW]],
+// APPLY: return %[[NORM]],

@@ -57,9 +57,13 @@ struct TrainState {
   rt::TensorMap weights(const ModelConfig &config) const;
 };
 
-/// Adds @loss_grad and @train_step to `module`, which must have @loss.
+/// Adds @<lossName>_grad and @train_step to `module`, which must have
+/// @<lossName>; with `applyGradients`, @apply_gradients (the update alone)
+/// instead of @train_step.
 llvm::Error addTrainingFunctions(mlir::ModuleOp module,
-                                 const OptimizerOptions &optimizer);
+                                 const OptimizerOptions &optimizer,
+                                 llvm::StringRef lossName = "loss",
+                                 bool applyGradients = false);
 
 /// The module CompiledTrainer compiles: @loss and @train_step for `config`
 /// at [batch, seqLen], and @loss_grad with `withGradients`.

@@ -37,6 +37,14 @@ struct StateSpec {
 std::vector<StateSpec> decodeStateSpecs(const ModelConfig &config,
                                         int64_t batch);
 
+/// The state one segment of a sequence hands to the next in chunk-parallel
+/// training (MODEL.md sections 4-5): per layer the timestep-norm
+/// count/mean/var and the CEMA state, then the head's timestep-norm state.
+/// It is the decoding state without the cache length and the key and value
+/// caches, which are empty at the chunk boundaries segments start on.
+std::vector<StateSpec> segmentStateSpecs(const ModelConfig &config,
+                                         int64_t batch);
+
 /// The host dtype of a state tensor.
 rt::DType stateDType(const StateSpec &spec);
 

@@ -8,6 +8,7 @@
 //       -> (logits [B,Ld,V], cache_len, state...)
 //   @prefill: @decode_step for a longer piece (whole chunks or a partial one)
 //   @decode_step_loss, @prefill_loss (logits, targets) -> mean cross-entropy
+//   @segment_loss(tokens, targets, state..., params...) -> (loss, state...)
 //
 // Parameters are trailing function arguments tagged `megalodon.param` with
 // their state_dict names (buffers are not arguments: the ops derive them from
@@ -48,6 +49,10 @@ struct BuildOptions {
   /// @decode_step_loss / @prefill_loss: the mean cross-entropy of a streamed
   /// piece's logits against its targets.
   bool emitStreamingLoss = false;
+  /// @segment_loss(tokens, targets, state..., params...) -> (loss, state...):
+  /// @loss for one segment of a longer sequence, continuing the carried
+  /// timestep-norm and CEMA state (segmentStateSpecs) of the previous one.
+  bool emitSegmentLoss = false;
 };
 
 /// Names of the attributes the builder puts on arguments and results.

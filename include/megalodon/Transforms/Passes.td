@@ -168,18 +168,29 @@ def ReadOnlyArguments : Pass<"megalodon-read-only-arguments",
 def Autodiff : Pass<"megalodon-autodiff", "::mlir::ModuleOp"> {
   let summary = "Reverse-mode differentiation of loss functions";
   let description = [{
-    For each function `@f` named in `functions` (default: `loss`), which must
-    return exactly one 0-d float tensor (the loss), adds `@f_grad` with the
+    For each function `@f` named in `functions` (default: `loss`), whose
+    first result is a 0-d float tensor (the loss), adds `@f_grad` with the
     same arguments and argument attributes. It returns the loss, then the
     gradient of the loss with respect to every argument tagged
     `megalodon.param`, in argument order, each result tagged
     `megalodon.grad` with the parameter's name. `@f` stays unchanged.
 
+    Any further result of `@f` must be carried state (`megalodon.state`),
+    as when a sequence is split into segments that continue each other's
+    state. Then `@f_grad` takes, after the arguments of `@f`, one cotangent
+    argument per float or complex state result (`megalodon.input =
+    "cotangent.<name>"`: the gradient the continuation sends back), seeds
+    the backward with them, and returns after the parameter gradients the
+    gradient of every float or complex state argument (`megalodon.grad =
+    "<name>"`). Integer state (step counts) has no gradient. The state
+    results themselves are not returned.
+
     The body of `@f_grad` is that of `@f` followed by the vector-Jacobian
     products that each op builds through `DifferentiableOpInterface`, in
     reverse order, seeded with cotangent 1 for the loss. Only values that
-    depend on a parameter are differentiated (no gradient flows into tokens,
-    targets or carried state), results that nothing differentiated uses get
+    depend on a parameter or a differentiable state argument are
+    differentiated (no gradient flows into tokens or targets), results that
+    nothing differentiated uses get
     no cotangent (e.g. the final statistics of `timestep_norm`, the last
     state of `cema`), and a value with several uses (the residual stream, an
     embedding table shared with the output projection) gets the sum of its
@@ -223,6 +234,13 @@ def BuildTrainStep : Pass<"megalodon-build-train-step", "::mlir::ModuleOp"> {
     gradients and one `megalodon.adamw` per parameter with the hyper-
     parameters of the options (defaults: MODEL.md section 11). The learning
     rate schedule stays outside: it only changes the `lr` argument.
+
+    With `apply-gradients`, it adds `@apply_gradients` instead: the update
+    alone, for gradients that were reduced across processes after the
+    backward. Its arguments are the parameters of `@<loss>_grad`, one
+    gradient per parameter (`megalodon.input = "grad.<name>"`), the moments,
+    the step and the rate; its results are those of `@train_step` without
+    the loss.
   }];
   let options = [
     Option<"lossName", "loss", "std::string", "\"loss\"",
@@ -234,6 +252,9 @@ def BuildTrainStep : Pass<"megalodon-build-train-step", "::mlir::ModuleOp"> {
            "Decoupled weight decay">,
     Option<"maxGradNorm", "max-grad-norm", "double", "1.0",
            "Global gradient norm limit (0: no clipping)">,
+    Option<"applyGradients", "apply-gradients", "bool", "false",
+           "Build @apply_gradients (the update from given gradients) "
+           "instead of @train_step">,
   ];
   let dependentDialects = ["::mlir::megalodon::MegalodonDialect"];
 }

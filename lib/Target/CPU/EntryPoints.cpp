@@ -47,6 +47,10 @@ nameAndKind(DictionaryAttr attrs, unsigned index, bool isResult) {
       return {name.str(), rt::TensorKind::Param};
     if (auto name = attrs.getAs<StringAttr>(::megalodon::kStateAttr))
       return {name.str(), rt::TensorKind::State};
+    // A gradient (megalodon-autodiff) is an output named after what it
+    // belongs to.
+    if (auto name = attrs.getAs<StringAttr>("megalodon.grad"))
+      return {"grad." + name.str(), rt::TensorKind::Output};
     if (auto name = attrs.getAs<StringAttr>(::megalodon::kInputAttr))
       return {name.str(), isResult ? rt::TensorKind::Output
                                    : rt::TensorKind::Input};
