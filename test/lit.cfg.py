@@ -37,3 +37,12 @@ config.substitutions.append(
      os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
 llvm_config.add_tool_substitutions(["mlir-opt", "mlir-runner"],
                                    [config.llvm_tools_dir])
+
+# Multi-process tests: `REQUIRES: mpi`, launched with %mpirun (two processes
+# may share one core, and a container may run the tests as root).
+if config.megalodon_mpirun:
+    config.available_features.add("mpi")
+    config.substitutions.append(
+        ("%mpirun", config.megalodon_mpirun + " --oversubscribe"))
+    config.environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+    config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"

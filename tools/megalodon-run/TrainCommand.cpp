@@ -8,15 +8,22 @@
 // position, and the settings saved with it apply unless a flag overrides
 // them.
 //
+// Under mpirun, `--dp N --cp M` trains with N * M processes (see
+// DistributedTrainer): every process reads the same data and the same
+// checkpoint, rank 0 alone prints, records metrics and writes checkpoints,
+// and a failure on any process ends the whole job.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
 
+#include "megalodon/Driver/DistributedTrainer.h"
 #include "megalodon/Driver/LrSchedule.h"
 #include "megalodon/Driver/Trainer.h"
 #include "megalodon/Driver/TrainingData.h"
 #include "megalodon/Model/Parameters.h"
 #include "megalodon/runtime/Checkpoint.h"
+#include "megalodon/runtime/Communicator.h"
 #include "megalodon/runtime/TokenFile.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -27,6 +34,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <thread>
 
 using namespace megalodon;
 namespace cl = llvm::cl;
@@ -125,6 +133,21 @@ static cl::opt<std::string>
            cl::desc("Tile configs: cached (the tuning database's where it "
                     "has them, else defaults) or off (defaults only)"),
            cl::init("cached"), TRAIN_OPT);
+static cl::opt<int> dataParallel(
+    "dp",
+    cl::desc("Data-parallel replicas (default: the processes not used by "
+             "--cp); the global --batch is split over them"),
+    cl::init(0), TRAIN_OPT);
+static cl::opt<int> chunkParallel(
+    "cp",
+    cl::desc("Chunk-parallel parts of every sequence (each a multiple of "
+             "chunk_size), which pass their state along"),
+    cl::init(1), TRAIN_OPT);
+static cl::opt<double> commTimeout(
+    "comm-timeout",
+    cl::desc("Seconds a process waits for the others before it aborts the "
+             "job (multi-process runs)"),
+    cl::init(600.0), TRAIN_OPT);
 static cl::opt<std::string>
     cacheDir("cache-dir",
              cl::desc("Artifact cache (default: $MEGALODON_CACHE_DIR or "
@@ -221,10 +244,58 @@ std::string formatDuration(double seconds) {
 
 } // namespace
 
+namespace {
+llvm::Error train(rt::Communicator *comm);
+} // namespace
+
 llvm::Error tool::runTrain() {
-  if (threads > 0)
-    setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
-  if (llvm::Error err = requireFlags({{&dataPath, "data"}, {&outDir, "out"}}))
+  if (chunkParallel < 1 || dataParallel < 0)
+    return llvm::createStringError("--cp must be positive and --dp "
+                                   "non-negative");
+  bool distributed = rt::launchedByMpi() || dataParallel > 1 ||
+                     chunkParallel > 1;
+  if (!distributed) {
+    if (threads > 0)
+      setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+    return train(nullptr);
+  }
+  std::unique_ptr<rt::Communicator> comm;
+  rt::Status status =
+      rt::createMpiCommunicator(nullptr, nullptr, commTimeout, comm);
+  if (!status.ok())
+    return llvm::createStringError(status.message());
+  int world = comm->size();
+  int dp = dataParallel > 0 ? dataParallel.getValue()
+                            : std::max(1, world / chunkParallel);
+  if (dp * chunkParallel != world)
+    return llvm::createStringError(
+        "--dp " + std::to_string(dp) + " --cp " +
+        std::to_string(chunkParallel) + " needs " +
+        std::to_string(dp * chunkParallel) + " processes, but " +
+        std::to_string(world) + (world == 1 ? " was" : " were") +
+        " started (run under mpirun -np " +
+        std::to_string(dp * chunkParallel) + ")");
+  dataParallel = dp;
+  // The cores of this machine are shared by the processes on it.
+  int threadCount = threads;
+  if (threadCount <= 0) {
+    int local = 1;
+    if (const char *n = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE"))
+      local = std::max(1, std::atoi(n));
+    threadCount = std::max(
+        1, static_cast<int>(std::thread::hardware_concurrency()) / local);
+  }
+  setenv("OMP_NUM_THREADS", std::to_string(threadCount).c_str(), 1);
+  llvm::Error err = train(world > 1 ? comm.get() : nullptr);
+  if (err && world > 1)
+    comm->abort("error: " + llvm::toString(std::move(err)));
+  return err;
+}
+
+namespace {
+llvm::Error train(rt::Communicator *comm) {
+  bool leader = !comm || comm->rank() == 0;
+  if (llvm::Error err = tool::requireFlags({{&dataPath, "data"}, {&outDir, "out"}}))
     return err;
   if (tuning != "cached" && tuning != "off")
     return llvm::createStringError("--tuning must be cached or off, got '" +
@@ -274,10 +345,11 @@ llvm::Error tool::runTrain() {
     }
     state.step = *step;
     position = *pos;
-    llvm::outs() << "resuming from " << resolved << " at step " << state.step
-                 << "\n";
+    if (leader)
+      llvm::outs() << "resuming from " << resolved << " at step "
+                   << state.step << "\n";
   } else {
-    if (llvm::Error err = requireFlags({{&configPath, "config"}}))
+    if (llvm::Error err = tool::requireFlags({{&configPath, "config"}}))
       return err;
     auto cfg = loadModelConfig(configPath);
     if (!cfg)
@@ -285,7 +357,7 @@ llvm::Error tool::runTrain() {
     config = *cfg;
     rt::TensorMap weights;
     if (!initFrom.empty()) {
-      auto loaded = loadWeights(config, initFrom);
+      auto loaded = tool::loadWeights(config, initFrom);
       if (!loaded)
         return loaded.takeError();
       weights = std::move(*loaded);
@@ -329,18 +401,45 @@ llvm::Error tool::runTrain() {
   optimizer.maxGradNorm = settings.clip;
   CpuCompileOptions compile;
   compile.cacheDir = cacheDir;
-  compile.verbose = true;
+  compile.verbose = leader;
   compile.useTuningDatabase = tuning == "cached";
-  auto trainer = CompiledTrainer::create(config, settings.batch,
-                                         settings.seqLen, optimizer, compile);
-  if (!trainer)
-    return trainer.takeError();
+  // One process: the fused @train_step. Several: the gradients of each,
+  // summed, then the same update everywhere.
+  std::unique_ptr<CompiledTrainer> single;
+  std::unique_ptr<DistributedTrainer> multi;
+  if (comm) {
+    auto created = DistributedTrainer::create(
+        config, settings.batch, settings.seqLen,
+        ParallelDegrees{dataParallel, chunkParallel}, optimizer, compile,
+        *comm);
+    if (!created)
+      return created.takeError();
+    multi = std::move(*created);
+  } else {
+    auto created = CompiledTrainer::create(config, settings.batch,
+                                           settings.seqLen, optimizer, compile);
+    if (!created)
+      return created.takeError();
+    single = std::move(*created);
+  }
+  auto trainStep = [&](const rt::HostTensor &inputs,
+                       const rt::HostTensor &targets, double rate) {
+    return multi ? multi->step(state, inputs, targets, rate)
+                 : single->step(state, inputs, targets, rate);
+  };
+  auto batchLoss = [&](const rt::HostTensor &inputs,
+                       const rt::HostTensor &targets) {
+    return multi ? multi->loss(state, inputs, targets)
+                 : single->loss(state, inputs, targets);
+  };
 
-  if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
-    return llvm::createStringError(outDir + ": " + ec.message());
+  // Only the leader writes; the others' metrics stream is a null sink.
+  if (leader)
+    if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
+      return llvm::createStringError(outDir + ": " + ec.message());
   std::error_code ec;
-  llvm::raw_fd_ostream metrics(outDir + "/metrics.jsonl", ec,
-                               llvm::sys::fs::OF_Append);
+  llvm::raw_fd_ostream metrics(leader ? outDir + "/metrics.jsonl" : "/dev/null",
+                               ec, llvm::sys::fs::OF_Append);
   if (ec)
     return llvm::createStringError(outDir + "/metrics.jsonl: " + ec.message());
 
@@ -352,7 +451,7 @@ llvm::Error tool::runTrain() {
     rt::HostTensor inputs, targets;
     for (int64_t i = 0; i < n; ++i) {
       data->valBatch(i, inputs, targets);
-      auto loss = (*trainer)->loss(state, inputs, targets);
+      auto loss = batchLoss(inputs, targets);
       if (!loss)
         return loss.takeError();
       total += *loss;
@@ -369,13 +468,22 @@ llvm::Error tool::runTrain() {
     auto loss = validate();
     if (!loss)
       return loss.takeError();
-    llvm::outs() << llvm::format("step %lld  val_loss %.4f\n",
-                                 static_cast<long long>(state.step), *loss);
-    llvm::outs().flush();
+    if (leader) {
+      llvm::outs() << llvm::format("step %lld  val_loss %.4f\n",
+                                   static_cast<long long>(state.step), *loss);
+      llvm::outs().flush();
+    }
     record(llvm::json::Object{{"step", state.step}, {"val_loss", *loss}});
     return llvm::Error::success();
   };
   auto save = [&]() -> llvm::Error {
+    // Every process must hold what rank 0 writes: the same step, parameters
+    // and moments.
+    if (multi)
+      if (llvm::Error err = multi->checkReplicasAgree(state))
+        return err;
+    if (!leader)
+      return llvm::Error::success();
     rt::Checkpoint checkpoint;
     checkpoint.configJson = modelConfigToJson(config);
     checkpoint.model = state.weights(config);
@@ -391,11 +499,20 @@ llvm::Error tool::runTrain() {
     return llvm::Error::success();
   };
 
-  llvm::outs() << "training " << countTrainableParameters(config)
-               << " parameters on " << data->trainWindows() << " windows of "
-               << settings.seqLen + 1 << " tokens (" << data->valWindows()
-               << " held out), batch " << settings.batch << ", steps "
-               << state.step << " -> " << settings.steps << "\n";
+  if (leader) {
+    llvm::outs() << "training " << countTrainableParameters(config)
+                 << " parameters on " << data->trainWindows()
+                 << " windows of " << settings.seqLen + 1 << " tokens ("
+                 << data->valWindows() << " held out), batch "
+                 << settings.batch << ", steps " << state.step << " -> "
+                 << settings.steps << "\n";
+    if (multi)
+      llvm::outs() << "processes: " << comm->size() << " (data parallel "
+                   << dataParallel << " x chunk parallel " << chunkParallel
+                   << "), per process batch "
+                   << settings.batch / dataParallel << " x "
+                   << settings.seqLen / chunkParallel << " tokens\n";
+  }
   if (llvm::Error err = reportValidation())
     return err;
 
@@ -403,13 +520,16 @@ llvm::Error tool::runTrain() {
                                   : settings.steps;
   const auto start = std::chrono::steady_clock::now();
   const int64_t firstStep = state.step;
+  // Communication before the loop (waiting for rank 0's compilation) is not
+  // the run's.
+  const double commBefore = comm ? comm->stats().seconds : 0.0;
   constexpr int kMaxSkippedInARow = 10;
   int skippedInARow = 0;
   rt::HostTensor inputs, targets;
   while (state.step < last) {
     const double rate = settings.lr * lrSchedule.multiplier(state.step);
     data->trainBatch(position, inputs, targets);
-    auto result = (*trainer)->step(state, inputs, targets, rate);
+    auto result = trainStep(inputs, targets, rate);
     if (!result)
       return result.takeError();
     position += settings.batch;
@@ -421,7 +541,7 @@ llvm::Error tool::runTrain() {
     const double tokensPerSecond =
         done * settings.batch * settings.seqLen / elapsed;
     const double eta = elapsed / done * static_cast<double>(last - state.step);
-    if (!quiet) {
+    if (!quiet && leader) {
       llvm::outs() << llvm::format(
           "step %lld/%lld  loss %.4f  lr %.3e  grad_norm %.3f  tok/s %.0f  "
           "eta %s\n",
@@ -440,8 +560,9 @@ llvm::Error tool::runTrain() {
     if (std::isfinite(result->gradNorm)) {
       skippedInARow = 0;
     } else {
-      llvm::errs() << "step " << state.step
-                   << ": non-finite gradients, update skipped\n";
+      if (leader)
+        llvm::errs() << "step " << state.step
+                     << ": non-finite gradients, update skipped\n";
       if (++skippedInARow == kMaxSkippedInARow)
         return llvm::createStringError(
             std::to_string(kMaxSkippedInARow) +
@@ -459,7 +580,22 @@ llvm::Error tool::runTrain() {
     return err;
   if (llvm::Error err = save())
     return err;
+  if (!leader)
+    return llvm::Error::success();
+  if (multi && state.step > firstStep) {
+    const rt::CommStats &stats = comm->stats();
+    double elapsed = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    llvm::outs() << llvm::format(
+        "communication per step and process: %lld bytes all-reduced, %lld "
+        "bytes to neighbours; rank 0 waited %.1f%% of the run\n",
+        static_cast<long long>(multi->allReduceBytesPerStep()),
+        static_cast<long long>(multi->pointToPointBytesPerStep()),
+        100.0 * (stats.seconds - commBefore) / elapsed);
+  }
   llvm::outs() << "saved " << outDir << "/latest (step " << state.step
                << ")\n";
   return llvm::Error::success();
 }
+} // namespace

@@ -7,6 +7,8 @@
 
 #include "Commands.h"
 
+#include "megalodon/runtime/Communicator.h"
+
 #include "megalodon/Model/Parameters.h"
 #include "megalodon/runtime/Safetensors.h"
 
@@ -91,10 +93,13 @@ int main(int argc, char **argv) {
         << "expected a command: emit, init, eval, generate, train, grad, bench or tune (see --help)\n";
     return 2;
   }
+  // A multi-process run (train under mpirun) ends MPI on every path.
   if (err) {
     llvm::WithColor::error(llvm::errs(), "megalodon-run")
         << llvm::toString(std::move(err)) << "\n";
+    megalodon::rt::finalizeMpi();
     return 1;
   }
+  megalodon::rt::finalizeMpi();
   return 0;
 }
