@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Open MPI: multi-process training (train --dp/--cp under mpirun) and its
+# tests; the build works without it, single-process only.
 packages=(cmake ninja-build g++ clang-22 lld llvm-22-dev llvm-22-tools
-          libmlir-22-dev mlir-22-tools libomp-22-dev libgtest-dev)
+          libmlir-22-dev mlir-22-tools libomp-22-dev libgtest-dev
+          openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
