@@ -73,6 +73,9 @@ DistributedTrainer::create(const ModelConfig &config, int64_t batch,
   trainer->degrees = degrees;
   trainer->localBatch = batch / dp;
   trainer->localLength = seqLen / cp;
+  // A chain runs one row at a time, so that the parts work on different
+  // rows at once instead of waiting for each other.
+  trainer->callBatch = cp > 1 ? 1 : trainer->localBatch;
   trainer->dpIndex = comm.rank() / cp;
   trainer->cpIndex = comm.rank() % cp;
 
@@ -82,7 +85,7 @@ DistributedTrainer::create(const ModelConfig &config, int64_t batch,
   mlir::MLIRContext context;
   loadModelDialects(context);
   BuildOptions build;
-  build.batch = trainer->localBatch;
+  build.batch = trainer->callBatch;
   build.seqLen = trainer->localLength;
   build.emitForward = build.emitDecode = false;
   build.emitLoss = cp == 1;
@@ -120,7 +123,7 @@ DistributedTrainer::create(const ModelConfig &config, int64_t batch,
   trainer->gradResults = rt::allocateResults(*trainer->gradEntry);
   trainer->applyResults = rt::allocateResults(*trainer->applyEntry);
   if (cp > 1)
-    trainer->stateSpecs = segmentStateSpecs(config, trainer->localBatch);
+    trainer->stateSpecs = segmentStateSpecs(config, trainer->callBatch);
   for (const rt::TensorSpec &spec : trainer->gradEntry->arguments)
     if (spec.kind == rt::TensorKind::Param) {
       int64_t n = 1;
@@ -148,16 +151,17 @@ int64_t DistributedTrainer::pointToPointBytesPerStep() const {
     bytes += forward;
   if (cpIndex > 0)
     bytes += backward;
-  return bytes;
+  return bytes * (localBatch / callBatch);
 }
 
-rt::HostTensor DistributedTrainer::localPart(const rt::HostTensor &global) const {
+rt::HostTensor DistributedTrainer::localPart(const rt::HostTensor &global,
+                                             int64_t call) const {
   int64_t columns = global.shape.at(1);
   size_t elem = rt::dtypeSize(global.dtype);
   rt::HostTensor local =
-      rt::HostTensor::zeros(global.dtype, {localBatch, localLength});
-  for (int64_t r = 0; r < localBatch; ++r) {
-    int64_t row = dpIndex * localBatch + r;
+      rt::HostTensor::zeros(global.dtype, {callBatch, localLength});
+  for (int64_t r = 0; r < callBatch; ++r) {
+    int64_t row = dpIndex * localBatch + call * callBatch + r;
     int64_t column = cpIndex * localLength;
     std::memcpy(local.bytes.data() + r * localLength * elem,
                 global.bytes.data() + (row * columns + column) * elem,
@@ -168,12 +172,13 @@ rt::HostTensor DistributedTrainer::localPart(const rt::HostTensor &global) const
 
 llvm::Error DistributedTrainer::call(const rt::EntryPoint &entry,
                                      const TrainState &state,
-                                     std::vector<rt::HostTensor> &results) {
+                                     std::vector<rt::HostTensor> &results,
+                                     const rt::TensorMap &carried) {
   std::vector<const rt::HostTensor *> args;
   for (const rt::TensorSpec &spec : entry.arguments) {
     const rt::HostTensor *found = nullptr;
     for (const rt::TensorMap *map :
-         {&state.params, &state.moments,
+         {&state.params, &state.moments, &carried,
           static_cast<const rt::TensorMap *>(&inputs)})
       if (auto it = map->find(spec.name); it != map->end()) {
         found = &it->second;
@@ -205,26 +210,28 @@ rt::HostTensor &resultNamed(const rt::EntryPoint &entry,
 }
 } // namespace
 
-llvm::Error DistributedTrainer::receiveState(int peer, bool gradients) {
+llvm::Error DistributedTrainer::receiveState(int peer, bool gradients,
+                                             rt::TensorMap &into) {
+  const char *prefix = gradients ? "cotangent." : "";
   size_t bytes = 0;
   for (const StateSpec &spec : stateSpecs)
     if (carried(spec, gradients)) {
-      rt::HostTensor &t = inputs[(gradients ? "cotangent." : "") + spec.name];
+      rt::HostTensor &t = into[prefix + spec.name];
       if (t.shape != spec.shape)
         t = rt::HostTensor::zeros(stateDType(spec), spec.shape);
       bytes += t.bytes.size();
     }
-  packed.resize(bytes);
+  std::vector<char> message(bytes);
   const char *what =
       gradients ? "the gradient of the carried state" : "the carried state";
   if (llvm::Error err =
-          fromStatus(comm.receive(peer, packed.data(), packed.size(), what)))
+          fromStatus(comm.receive(peer, message.data(), message.size(), what)))
     return err;
   size_t offset = 0;
   for (const StateSpec &spec : stateSpecs)
     if (carried(spec, gradients)) {
-      rt::HostTensor &t = inputs[(gradients ? "cotangent." : "") + spec.name];
-      std::memcpy(t.bytes.data(), packed.data() + offset, t.bytes.size());
+      rt::HostTensor &t = into[prefix + spec.name];
+      std::memcpy(t.bytes.data(), message.data() + offset, t.bytes.size());
       offset += t.bytes.size();
     }
   return llvm::Error::success();
@@ -233,66 +240,105 @@ llvm::Error DistributedTrainer::receiveState(int peer, bool gradients) {
 llvm::Error DistributedTrainer::sendState(int peer, const rt::EntryPoint &entry,
                                           std::vector<rt::HostTensor> &results,
                                           bool gradients) {
-  packed.clear();
+  std::vector<char> &message = outgoing.emplace_back();
   for (const StateSpec &spec : stateSpecs)
     if (carried(spec, gradients)) {
       const rt::HostTensor &t =
           resultNamed(entry, results, (gradients ? "grad." : "") + spec.name);
-      packed.insert(packed.end(), t.bytes.begin(), t.bytes.end());
+      message.insert(message.end(), t.bytes.begin(), t.bytes.end());
     }
   const char *what =
       gradients ? "the gradient of the carried state" : "the carried state";
-  return fromStatus(comm.send(peer, packed.data(), packed.size(), what));
+  return fromStatus(comm.sendAsync(peer, message.data(), message.size(), what));
+}
+
+llvm::Error DistributedTrainer::finishSends() {
+  llvm::Error err = fromStatus(comm.waitForSends());
+  outgoing.clear();
+  return err;
+}
+
+llvm::Error DistributedTrainer::startingState(rt::TensorMap &into) {
+  if (cpIndex == 0) {
+    resetToFresh(stateSpecs, into);
+    return llvm::Error::success();
+  }
+  return receiveState(comm.rank() - 1, /*gradients=*/false, into);
 }
 
 llvm::Error DistributedTrainer::localGradients(const TrainState &state,
                                                const rt::HostTensor &tokens,
                                                const rt::HostTensor &targets) {
-  inputs["tokens"] = localPart(tokens);
-  inputs["targets"] = localPart(targets);
+  int64_t calls = localBatch / callBatch;
   int prev = comm.rank() - 1, next = comm.rank() + 1;
+  bool chain = degrees.chunkParallel > 1;
   bool first = cpIndex == 0, last = cpIndex + 1 == degrees.chunkParallel;
+  std::vector<rt::TensorMap> startStates(static_cast<size_t>(calls));
 
-  if (degrees.chunkParallel > 1) {
-    // Forward along the chain: the state this part starts from, then
-    // (unless it is the last part) the state it ends with, for the next.
-    if (first)
-      resetToFresh(stateSpecs, inputs);
-    else if (llvm::Error err = receiveState(prev, /*gradients=*/false))
-      return err;
-    if (last) {
-      for (const StateSpec &spec : stateSpecs)
-        if (hasGradient(spec))
-          inputs["cotangent." + spec.name] =
-              rt::HostTensor::zeros(stateDType(spec), spec.shape);
-    } else {
-      if (llvm::Error err = call(*lossEntry, state, lossResults))
+  // A part with a successor runs every row's forward first, sending each
+  // row's final state on as soon as it has it; the successor meanwhile
+  // works on the rows it already got.
+  if (chain && !last)
+    for (int64_t c = 0; c < calls; ++c) {
+      if (llvm::Error err = startingState(startStates[c]))
+        return err;
+      inputs["tokens"] = localPart(tokens, c);
+      inputs["targets"] = localPart(targets, c);
+      if (llvm::Error err = call(*lossEntry, state, lossResults, startStates[c]))
         return err;
       if (llvm::Error err = sendState(next, *lossEntry, lossResults, false))
         return err;
-      // Backward: the gradient of that state, from the next part.
-      if (llvm::Error err = receiveState(next, /*gradients=*/true))
+    }
+
+  reduced.assign(static_cast<size_t>(gradientElements) + 1, 0.0f);
+  for (int64_t c = 0; c < calls; ++c) {
+    inputs["tokens"] = localPart(tokens, c);
+    inputs["targets"] = localPart(targets, c);
+    if (chain) {
+      // The last part takes each row's state as it arrives; the others got
+      // theirs above. The gradient of the final state comes back from the
+      // successor (zero for the last part).
+      if (last) {
+        if (llvm::Error err = startingState(startStates[c]))
+          return err;
+        for (const StateSpec &spec : stateSpecs)
+          if (hasGradient(spec))
+            startStates[c]["cotangent." + spec.name] =
+                rt::HostTensor::zeros(stateDType(spec), spec.shape);
+      } else if (llvm::Error err =
+                     receiveState(next, /*gradients=*/true, startStates[c])) {
         return err;
+      }
     }
-  }
-
-  if (llvm::Error err = call(*gradEntry, state, gradResults))
-    return err;
-  if (degrees.chunkParallel > 1 && !first)
-    if (llvm::Error err = sendState(prev, *gradEntry, gradResults, true))
+    if (llvm::Error err = call(*gradEntry, state, gradResults, startStates[c]))
       return err;
+    if (chain && !first)
+      if (llvm::Error err = sendState(prev, *gradEntry, gradResults, true))
+        return err;
 
-  // The parameter gradients in argument order, then the loss.
-  reduced.resize(static_cast<size_t>(gradientElements) + 1);
-  size_t offset = 0;
-  for (const rt::TensorSpec &spec : gradEntry->arguments)
-    if (spec.kind == rt::TensorKind::Param) {
-      const rt::HostTensor &g =
-          resultNamed(*gradEntry, gradResults, "grad." + spec.name);
-      std::memcpy(reduced.data() + offset, g.f32(), g.bytes.size());
-      offset += static_cast<size_t>(g.numel());
-    }
-  reduced[offset] = resultNamed(*gradEntry, gradResults, "loss").f32()[0];
+    // Sum the rows' parameter gradients (in argument order), then the loss.
+    size_t offset = 0;
+    for (const rt::TensorSpec &spec : gradEntry->arguments)
+      if (spec.kind == rt::TensorKind::Param) {
+        const rt::HostTensor &g =
+            resultNamed(*gradEntry, gradResults, "grad." + spec.name);
+        const float *values = g.f32();
+        float *sum = reduced.data() + offset;
+        for (int64_t i = 0, n = g.numel(); i < n; ++i)
+          sum[i] += values[i];
+        offset += static_cast<size_t>(g.numel());
+      }
+    reduced[offset] += resultNamed(*gradEntry, gradResults, "loss").f32()[0];
+  }
+  if (llvm::Error err = finishSends())
+    return err;
+  // Every call's loss is a mean over its rows: the process's loss is the
+  // mean over its calls.
+  if (calls > 1) {
+    float scale = 1.0f / static_cast<float>(calls);
+    for (float &v : reduced)
+      v *= scale;
+  }
   return llvm::Error::success();
 }
 
@@ -361,22 +407,26 @@ DistributedTrainer::step(TrainState &state, const rt::HostTensor &tokens,
 llvm::Expected<double> DistributedTrainer::loss(const TrainState &state,
                                                 const rt::HostTensor &tokens,
                                                 const rt::HostTensor &targets) {
-  inputs["tokens"] = localPart(tokens);
-  inputs["targets"] = localPart(targets);
-  int cp = degrees.chunkParallel;
-  if (cp > 1) {
-    if (cpIndex == 0)
-      resetToFresh(stateSpecs, inputs);
-    else if (llvm::Error err = receiveState(comm.rank() - 1, false))
+  int64_t calls = localBatch / callBatch;
+  bool chain = degrees.chunkParallel > 1;
+  float total = 0.0f;
+  rt::TensorMap start;
+  for (int64_t c = 0; c < calls; ++c) {
+    inputs["tokens"] = localPart(tokens, c);
+    inputs["targets"] = localPart(targets, c);
+    if (chain)
+      if (llvm::Error err = startingState(start))
+        return std::move(err);
+    if (llvm::Error err = call(*lossEntry, state, lossResults, start))
       return std::move(err);
+    if (chain && cpIndex + 1 < degrees.chunkParallel)
+      if (llvm::Error err =
+              sendState(comm.rank() + 1, *lossEntry, lossResults, false))
+        return std::move(err);
+    total += lossResults.at(0).f32()[0] / static_cast<float>(calls);
   }
-  if (llvm::Error err = call(*lossEntry, state, lossResults))
+  if (llvm::Error err = finishSends())
     return std::move(err);
-  if (cp > 1 && cpIndex + 1 < cp)
-    if (llvm::Error err =
-            sendState(comm.rank() + 1, *lossEntry, lossResults, false))
-      return std::move(err);
-  float total = lossResults.at(0).f32()[0];
   if (llvm::Error err =
           fromStatus(comm.allReduceSum(&total, 1, "the validation loss")))
     return std::move(err);

@@ -24,10 +24,11 @@ public:
     std::memcpy(out, data, bytes);
     return Status::success();
   }
-  Status send(int, const void *, size_t, const char *what) override {
+  Status sendAsync(int, const void *, size_t, const char *what) override {
     return Status::error(std::string("a single process has no peer to send ") +
                          what + " to");
   }
+  Status waitForSends() override { return Status::success(); }
   Status receive(int, void *, size_t, const char *what) override {
     return Status::error(
         std::string("a single process has no peer to receive ") + what +

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 namespace megalodon::rt {
 
@@ -64,13 +65,26 @@ public:
     return wait(rc, request, "all-gather of", what);
   }
 
-  Status send(int peer, const void *data, size_t bytes,
-              const char *what) override {
+  Status sendAsync(int peer, const void *data, size_t bytes,
+                   const char *what) override {
     counters.pointToPointBytes += static_cast<int64_t>(bytes);
-    MPI_Request request;
-    int rc = MPI_Isend(data, static_cast<int>(bytes), MPI_BYTE, peer, kTag,
-                       MPI_COMM_WORLD, &request);
-    return wait(rc, request, "sending", what, peer);
+    Pending send{MPI_REQUEST_NULL, what, peer};
+    if (MPI_Isend(data, static_cast<int>(bytes), MPI_BYTE, peer, kTag,
+                  MPI_COMM_WORLD, &send.request) != MPI_SUCCESS)
+      return Status::error(describe("sending", what, peer) +
+                           " failed to start");
+    pending.push_back(send);
+    return Status::success();
+  }
+
+  Status waitForSends() override {
+    for (Pending &send : pending)
+      if (Status s = wait(MPI_SUCCESS, send.request, "sending", send.what,
+                          send.peer);
+          !s.ok())
+        return s;
+    pending.clear();
+    return Status::success();
   }
 
   Status receive(int peer, void *data, size_t bytes,
@@ -137,6 +151,13 @@ private:
     return text;
   }
 
+  /// Sends started and not yet waited for.
+  struct Pending {
+    MPI_Request request;
+    const char *what;
+    int peer;
+  };
+  std::vector<Pending> pending;
   double timeout;
   int myRank = 0, worldSize = 1;
 };

@@ -16,9 +16,13 @@
 // the same update with @apply_gradients. All of it is compiled code; the
 // driver only moves tensors between processes.
 //
-// A part other than the last runs its forward twice (once to send its state
-// early, once inside @segment_loss_grad): the price of keeping the chain
-// free of saved activations.
+// A chain works one row of the local batch at a time: a part with a
+// successor runs the forward of all its rows first, sending each row's
+// final state as soon as it has it, so that the successor's backward of row
+// r overlaps the forward of row r+1; then the backward of each row as its
+// state gradient comes back. Such a part runs its forward twice (once to
+// send its state early, once inside @segment_loss_grad): the price of
+// keeping the chain free of saved activations.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEGALODON_DRIVER_DISTRIBUTEDTRAINER_H
@@ -27,6 +31,8 @@
 #include "megalodon/Driver/Trainer.h"
 #include "megalodon/Model/DecodeState.h"
 #include "megalodon/runtime/Communicator.h"
+
+#include <deque>
 
 namespace megalodon {
 
@@ -83,39 +89,51 @@ public:
 private:
   DistributedTrainer(rt::Communicator &comm) : comm(comm) {}
 
-  /// This process's rows and columns of a global [batch, seqLen] tensor.
-  rt::HostTensor localPart(const rt::HostTensor &global) const;
+  /// The rows of call `call` among this process's rows, and this process's
+  /// columns, of a global [batch, seqLen] tensor.
+  rt::HostTensor localPart(const rt::HostTensor &global, int64_t call) const;
   /// Runs this process's backward (the chain with cp > 1) and leaves its
   /// local loss and parameter gradients in `reduced`, unreduced.
   llvm::Error localGradients(const TrainState &state,
                              const rt::HostTensor &tokens,
                              const rt::HostTensor &targets);
   /// Receives the carried state (or, with `gradients`, the cotangents of
-  /// its float and complex tensors) from `peer` into `inputs`.
-  llvm::Error receiveState(int peer, bool gradients);
-  /// Sends the state results of `entry` (or their gradients) to `peer`.
+  /// its float and complex tensors, named "cotangent.<name>") from `peer`
+  /// into `into`.
+  llvm::Error receiveState(int peer, bool gradients, rt::TensorMap &into);
+  /// The state a call of this part starts from: fresh for the first part,
+  /// else received from the previous one.
+  llvm::Error startingState(rt::TensorMap &into);
+  /// Starts sending the state results of `entry` (or their gradients) to
+  /// `peer`; finishSends() waits for all of them.
   llvm::Error sendState(int peer, const rt::EntryPoint &entry,
                         std::vector<rt::HostTensor> &results, bool gradients);
+  llvm::Error finishSends();
   /// Sums `reduced` over all processes and divides by their number.
   llvm::Error averageGradients();
+  /// Calls `entry` with arguments from the parameters, the moments,
+  /// `carried` and `inputs`, by name.
   llvm::Error call(const rt::EntryPoint &entry, const TrainState &state,
-                   std::vector<rt::HostTensor> &results);
+                   std::vector<rt::HostTensor> &results,
+                   const rt::TensorMap &carried = rt::TensorMap());
 
   rt::Communicator &comm;
   ModelConfig cfg;
   ParallelDegrees degrees;
   int64_t localBatch = 0, localLength = 0;
+  /// Rows per call: all local rows, or one in a chain (cp > 1).
+  int64_t callBatch = 0;
   int dpIndex = 0, cpIndex = 0;
   std::unique_ptr<rt::Artifact> artifact;
   const rt::EntryPoint *lossEntry = nullptr, *gradEntry = nullptr,
                        *applyEntry = nullptr;
   std::vector<rt::HostTensor> lossResults, gradResults, applyResults;
-  /// Named inputs of the next call: tokens, targets, carried state, its
-  /// cotangents, gradients for @apply_gradients, step and lr.
+  /// Named inputs of the next call: tokens, targets, gradients for
+  /// @apply_gradients, step and lr.
   rt::TensorMap inputs;
-  /// The segment state specs (cp > 1) and a buffer for packing them.
+  /// The segment state specs (cp > 1), and the messages being sent.
   std::vector<StateSpec> stateSpecs;
-  std::vector<char> packed;
+  std::deque<std::vector<char>> outgoing;
   /// The parameter gradients in argument order, then the loss: one buffer
   /// for one all-reduce.
   std::vector<float> reduced;

@@ -48,8 +48,13 @@ public:
   /// in rank order).
   virtual Status allGather(const void *data, size_t bytes, void *out,
                            const char *what) = 0;
-  virtual Status send(int peer, const void *data, size_t bytes,
-                      const char *what) = 0;
+  /// Starts sending `bytes` bytes to `peer` and returns; `data` must stay
+  /// valid and unchanged until waitForSends(). Messages between two
+  /// processes arrive in the order they were sent.
+  virtual Status sendAsync(int peer, const void *data, size_t bytes,
+                           const char *what) = 0;
+  /// Returns when every started send has completed.
+  virtual Status waitForSends() = 0;
   virtual Status receive(int peer, void *data, size_t bytes,
                          const char *what) = 0;
   /// Returns when every process has called it.
