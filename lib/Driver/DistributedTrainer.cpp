@@ -22,16 +22,10 @@ llvm::Error fromStatus(const rt::Status &status) {
 /// Float and complex state has a gradient; step counts do not.
 bool hasGradient(const StateSpec &spec) { return spec.elementType != "i64"; }
 
-/// The carried state of a sequence's first part: counts 0, means 0,
-/// variances 1 (the timestep-norm priors), CEMA state 0.
+/// The carried state of a sequence's first part.
 void resetToFresh(const std::vector<StateSpec> &specs, rt::TensorMap &into) {
-  for (const StateSpec &spec : specs) {
-    rt::HostTensor t = rt::HostTensor::zeros(stateDType(spec), spec.shape);
-    if (llvm::StringRef(spec.name).ends_with(".var"))
-      for (int64_t i = 0; i < t.numel(); ++i)
-        t.f32()[i] = 1.0f;
-    into[spec.name] = std::move(t);
-  }
+  for (const StateSpec &spec : specs)
+    into[spec.name] = freshStateTensor(spec);
 }
 
 /// 64-bit FNV-1a, to compare replicas without sending them.
@@ -359,13 +353,19 @@ llvm::Expected<double> DistributedTrainer::gradients(
     return std::move(err);
   if (llvm::Error err = averageGradients())
     return std::move(err);
+  return unpackAveraged(grads, "");
+}
+
+float DistributedTrainer::unpackAveraged(rt::TensorMap &into,
+                                         const std::string &prefix) const {
   size_t offset = 0;
   for (const rt::TensorSpec &spec : gradEntry->arguments)
     if (spec.kind == rt::TensorKind::Param) {
-      rt::HostTensor g = rt::HostTensor::zeros(rt::DType::F32, spec.shape);
+      rt::HostTensor &g = into[prefix + spec.name];
+      if (g.shape != spec.shape || g.dtype != rt::DType::F32)
+        g = rt::HostTensor::zeros(rt::DType::F32, spec.shape);
       std::memcpy(g.f32(), reduced.data() + offset, g.bytes.size());
       offset += static_cast<size_t>(g.numel());
-      grads[spec.name] = std::move(g);
     }
   return reduced[offset];
 }
@@ -378,16 +378,7 @@ DistributedTrainer::step(TrainState &state, const rt::HostTensor &tokens,
   if (llvm::Error err = averageGradients())
     return std::move(err);
   // The averaged gradients become @apply_gradients' inputs.
-  size_t offset = 0;
-  for (const rt::TensorSpec &spec : gradEntry->arguments)
-    if (spec.kind == rt::TensorKind::Param) {
-      rt::HostTensor &g = inputs["grad." + spec.name];
-      if (g.shape != spec.shape)
-        g = rt::HostTensor::zeros(rt::DType::F32, spec.shape);
-      std::memcpy(g.f32(), reduced.data() + offset, g.bytes.size());
-      offset += static_cast<size_t>(g.numel());
-    }
-  CompiledTrainer::StepResult result{reduced[offset], 0.0};
+  CompiledTrainer::StepResult result{unpackAveraged(inputs, "grad."), 0.0};
   inputs["step"] = rt::HostTensor::fromI64({}, {state.step + 1});
   inputs["lr"] = rt::HostTensor::fromF32({}, {static_cast<float>(lr)});
   if (llvm::Error err = call(*applyEntry, state, applyResults))

@@ -14,17 +14,11 @@
 namespace megalodon {
 
 namespace {
-/// The state of an empty stream: counts 0, means 0, variances 1 (the
-/// timestep-norm priors), CEMA states and caches 0, cache length 0.
+/// The state of an empty stream (cache length 0 included).
 std::vector<rt::HostTensor> freshState(const ModelConfig &cfg) {
   std::vector<rt::HostTensor> state;
-  for (const StateSpec &spec : decodeStateSpecs(cfg, 1)) {
-    rt::HostTensor t = rt::HostTensor::zeros(stateDType(spec), spec.shape);
-    if (llvm::StringRef(spec.name).ends_with(".var"))
-      for (int64_t i = 0; i < t.numel(); ++i)
-        t.f32()[i] = 1.0f;
-    state.push_back(std::move(t));
-  }
+  for (const StateSpec &spec : decodeStateSpecs(cfg, 1))
+    state.push_back(freshStateTensor(spec));
   return state;
 }
 } // namespace

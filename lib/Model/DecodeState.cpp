@@ -66,6 +66,14 @@ rt::DType stateDType(const StateSpec &spec) {
   return rt::DType::F32;
 }
 
+rt::HostTensor freshStateTensor(const StateSpec &spec) {
+  rt::HostTensor t = rt::HostTensor::zeros(stateDType(spec), spec.shape);
+  if (llvm::StringRef(spec.name).ends_with(".var"))
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.f32()[i] = 1.0f;
+  return t;
+}
+
 std::map<std::string, std::string> decodeStateMetadata(const ModelConfig &cfg,
                                                        int64_t position) {
   return {{"format", kStateFormat},

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Common/TensorCompare.h"
 #include "Common/TinyConfig.h"
 
 #include "megalodon/Driver/DistributedTrainer.h"
@@ -39,16 +40,6 @@ rt::HostTensor randomTokens(int64_t batch, int64_t length, int64_t vocab,
   for (int64_t i = 0; i < batch * length; ++i)
     out[i] = static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab));
   return t;
-}
-
-double relativeError(const rt::HostTensor &a, const rt::HostTensor &b) {
-  double diff = 0.0, norm = 0.0;
-  for (int64_t i = 0; i < b.numel(); ++i) {
-    double d = static_cast<double>(a.f32()[i]) - b.f32()[i];
-    diff += d * d;
-    norm += static_cast<double>(b.f32()[i]) * b.f32()[i];
-  }
-  return norm == 0.0 ? std::sqrt(diff) : std::sqrt(diff / norm);
 }
 
 class DistributedTrainingTest : public ::testing::Test {

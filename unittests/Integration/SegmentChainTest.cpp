@@ -13,6 +13,8 @@
 
 #include "ModelTestUtils.h"
 
+#include "Common/TensorCompare.h"
+
 #include "megalodon/Driver/CompiledFunction.h"
 #include "megalodon/Driver/Trainer.h"
 #include "megalodon/Model/DecodeState.h"
@@ -37,17 +39,6 @@ rt::HostTensor columns(const std::vector<int64_t> &tokens, int64_t length,
     for (int64_t i = 0; i < count; ++i)
       out[b * count + i] = static_cast<int32_t>(tokens[b * length + first + i]);
   return t;
-}
-
-/// ||a - b|| / ||b|| over f32 tensors.
-double relativeError(const rt::HostTensor &a, const rt::HostTensor &b) {
-  double diff = 0.0, norm = 0.0;
-  for (int64_t i = 0; i < b.numel(); ++i) {
-    double d = static_cast<double>(a.f32()[i]) - b.f32()[i];
-    diff += d * d;
-    norm += static_cast<double>(b.f32()[i]) * b.f32()[i];
-  }
-  return norm == 0.0 ? std::sqrt(diff) : std::sqrt(diff / norm);
 }
 
 TEST(SegmentChainTest, TwoSegmentsEqualTheWholeSequence) {
@@ -98,11 +89,7 @@ TEST(SegmentChainTest, TwoSegmentsEqualTheWholeSequence) {
   std::vector<StateSpec> specs = segmentStateSpecs(config, kBatch);
   std::vector<rt::HostTensor> fresh, zeros;
   for (const StateSpec &spec : specs) {
-    rt::HostTensor t = rt::HostTensor::zeros(stateDType(spec), spec.shape);
-    if (llvm::StringRef(spec.name).ends_with(".var"))
-      for (int64_t i = 0; i < t.numel(); ++i)
-        t.f32()[i] = 1.0f;
-    fresh.push_back(std::move(t));
+    fresh.push_back(freshStateTensor(spec));
     if (spec.elementType != "i64")
       zeros.push_back(rt::HostTensor::zeros(stateDType(spec), spec.shape));
   }

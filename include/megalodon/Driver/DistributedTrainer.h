@@ -109,6 +109,10 @@ private:
   llvm::Error sendState(int peer, const rt::EntryPoint &entry,
                         std::vector<rt::HostTensor> &results, bool gradients);
   llvm::Error finishSends();
+  /// Copies the averaged parameter gradients from `reduced` into `into` as
+  /// "<prefix><name>" (reusing tensors of the right shape); returns the
+  /// averaged loss.
+  float unpackAveraged(rt::TensorMap &into, const std::string &prefix) const;
   /// Sums `reduced` over all processes and divides by their number.
   llvm::Error averageGradients();
   /// Calls `entry` with arguments from the parameters, the moments,

@@ -48,6 +48,12 @@ std::vector<StateSpec> segmentStateSpecs(const ModelConfig &config,
 /// The host dtype of a state tensor.
 rt::DType stateDType(const StateSpec &spec);
 
+/// The state of an empty stream or of a sequence's first segment, one
+/// tensor per spec: counts 0, means 0, variances 1 (the timestep-norm
+/// priors), CEMA states and caches 0.
+rt::HostTensor freshStateTensor(const StateSpec &spec);
+
+
 /// The metadata a saved state carries for `config` at stream `position`.
 std::map<std::string, std::string>
 decodeStateMetadata(const ModelConfig &config, int64_t position);
