@@ -46,3 +46,15 @@ if config.megalodon_mpirun:
         ("%mpirun", config.megalodon_mpirun + " --oversubscribe"))
     config.environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
     config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+
+# PTX checks: `REQUIRES: ptxas` where the CUDA toolkit's assembler is
+# installed (PATH, else /usr/local/cuda/bin); the build itself never needs it.
+import shutil
+ptxas = shutil.which("ptxas") or (
+    "/usr/local/cuda/bin/ptxas"
+    if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+config.substitutions.append(
+    ("%scripts", os.path.join(config.megalodon_src_root, "scripts")))

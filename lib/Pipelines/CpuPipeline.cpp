@@ -63,6 +63,27 @@ megalodon::matmulRegisterTile(const megalodon::TargetFacts &target) {
   return {rows, vectors * target.vectorLanes};
 }
 
+void megalodon::buildBufferizationStage(OpPassManager &pm) {
+  // Function boundaries get identity layouts so the
+  // runtime can pass plain contiguous buffers, and results become
+  // caller-allocated out-parameters (one calling convention for all entry
+  // points).
+  pm.addPass(createReadOnlyArguments());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  // The deallocation pipeline leaves buffers of scf.forall bodies alone.
+  pm.addPass(createFreeParallelBuffers());
+}
+
 void megalodon::buildCpuPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
   // Stage 0: tile configs, chosen by rule for the host where the input has
@@ -114,24 +135,8 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
     pm.addPass(createCSEPass());
   }
 
-  // Stage 2: bufferization. Function boundaries get identity layouts so the
-  // runtime can pass plain contiguous buffers, and results become
-  // caller-allocated out-parameters (one calling convention for all entry
-  // points).
-  pm.addPass(createReadOnlyArguments());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.hoistStaticAllocs = true;
-  outParams.modifyPublicFunctions = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
-  pm.addPass(createCanonicalizerPass());
-  bufferization::buildBufferDeallocationPipeline(pm);
-  // The deallocation pipeline leaves buffers of scf.forall bodies alone.
-  pm.addPass(createFreeParallelBuffers());
+  // Stage 2: bufferization.
+  buildBufferizationStage(pm);
   if (!options.lowerToLLVM)
     return;
 

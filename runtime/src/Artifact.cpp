@@ -9,6 +9,8 @@
 
 #include "megalodon/runtime/Artifact.h"
 
+#include "megalodon/runtime/Cuda.h"
+
 #include "JsonText.h"
 
 #include <cstring>
@@ -137,11 +139,21 @@ Status Artifact::load(const std::string &directory,
   std::string libraryPath = pathInDirectory(directory, manifest.library);
   // RTLD_NOW reports unresolved references here rather than at the first
   // call; RTLD_LOCAL keeps one artifact's symbols from satisfying another's.
+  // A CUDA artifact's library loads its kernels when it is opened.
+  bool onGpu = manifest.backend == "cuda";
+  if (onGpu)
+    if (Status s = cuda::initialize(); !s)
+      return Status::error(prefix + s.message());
   dlerror();
   void *handle = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
     return Status::error(prefix + "cannot load library " +
                          quoted(manifest.library) + ": " + loaderError());
+  if (onGpu)
+    if (Status s = cuda::synchronize(); !s) {
+      dlclose(handle);
+      return Status::error(prefix + s.message());
+    }
 
   // From here on the destructor closes the library on every path out.
   std::unique_ptr<Artifact> artifact(new Artifact());
@@ -224,27 +236,60 @@ Status Artifact::call(const EntryPoint &entry,
                            quoted(entry.arguments[i].name) +
                            ": shares its buffer with a result");
 
+  // CUDA artifacts get every tensor staged in GPU-addressable memory.
+  bool onGpu = info.backend == "cuda";
+  std::vector<void *> staged;
+  auto releaseStaged = [&] {
+    for (void *buffer : staged)
+      cuda::release(buffer);
+  };
+  auto bufferOf = [&](const HostTensor &tensor) -> uint8_t * {
+    // The calling convention has no const; compiled code only reads
+    // arguments.
+    auto *host = const_cast<uint8_t *>(tensor.bytes.data());
+    if (!onGpu)
+      return host;
+    void *buffer = cuda::allocate(tensor.bytes.size());
+    staged.push_back(buffer);
+    if (buffer && !tensor.bytes.empty())
+      std::memcpy(buffer, host, tensor.bytes.size());
+    return static_cast<uint8_t *>(buffer);
+  };
+
   std::vector<int64_t> words;
   words.reserve(wordCount);
   std::vector<size_t> starts;
   starts.reserve(arguments.size() + results.size());
   for (const HostTensor *argument : arguments) {
     starts.push_back(words.size());
-    // The calling convention has no const; compiled code only reads
-    // arguments.
-    appendDescriptor(argument->shape,
-                     const_cast<uint8_t *>(argument->bytes.data()), words);
+    appendDescriptor(argument->shape, bufferOf(*argument), words);
   }
   for (HostTensor &result : results) {
     starts.push_back(words.size());
-    appendDescriptor(result.shape, result.bytes.data(), words);
+    appendDescriptor(result.shape, bufferOf(result), words);
   }
+  if (onGpu)
+    if (Status s = cuda::synchronize(); !s) {
+      releaseStaged();
+      return Status::error(prefix + s.message());
+    }
   std::vector<void *> descriptors;
   descriptors.reserve(starts.size());
   for (size_t start : starts)
     descriptors.push_back(words.data() + start);
 
   functions[index](descriptors.data());
+  if (!onGpu)
+    return Status::success();
+  // The compiled code waits for its launches before it returns.
+  Status status = cuda::synchronize();
+  for (size_t i = 0; status.ok() && i < results.size(); ++i)
+    if (!results[i].bytes.empty())
+      std::memcpy(results[i].bytes.data(), staged[arguments.size() + i],
+                  results[i].bytes.size());
+  releaseStaged();
+  if (!status.ok())
+    return Status::error(prefix + status.message());
   return Status::success();
 }
 

@@ -298,10 +298,24 @@ Status parseRoot(const JsonValue &root, const std::string &origin,
                           " (this runtime reads version " +
                           std::to_string(kManifestVersion) + ")");
 
-  if (Status s = fields.checkShape(
-          {"format", "version", "library", "key", "config", "entry_points"});
+  // "backend" is optional: manifests without it are CPU artifacts.
+  bool hasBackend = fields.find("backend") != nullptr;
+  if (Status s = hasBackend ? fields.checkShape({"format", "version", "library",
+                                                 "key", "config", "backend",
+                                                 "entry_points"})
+                            : fields.checkShape({"format", "version", "library",
+                                                 "key", "config",
+                                                 "entry_points"});
       !s)
     return s;
+  if (hasBackend) {
+    if (Status s = fields.getString("backend", manifest.backend); !s)
+      return s;
+    if (manifest.backend != "cpu" && manifest.backend != "cuda")
+      return fieldError(origin, "backend",
+                        quoted(manifest.backend) +
+                            " is not a backend (cpu, cuda)");
+  }
   if (Status s = fields.getString("library", manifest.library); !s)
     return s;
   if (Status s = fields.getString("key", manifest.key); !s)
@@ -396,6 +410,10 @@ std::string serializeManifest(const Manifest &manifest) {
   appendJsonString(out, manifest.key);
   out += ",\n  \"config\": ";
   appendJsonString(out, manifest.configJson);
+  if (manifest.backend != "cpu") {
+    out += ",\n  \"backend\": ";
+    appendJsonString(out, manifest.backend);
+  }
   out += ",\n  \"entry_points\": [";
   for (size_t i = 0; i < manifest.entryPoints.size(); ++i) {
     const EntryPoint &entry = manifest.entryPoints[i];

@@ -15,10 +15,11 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  mlir::megalodon::registerCpuPipelineDialects(registry);
+  mlir::megalodon::registerGpuPipelineDialects(registry);
   mlir::megalodon::registerMegalodonConversionPasses();
   mlir::megalodon::registerMegalodonTransformsPasses();
   mlir::megalodon::registerCpuPipeline();
+  mlir::megalodon::registerGpuPipeline();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

@@ -198,6 +198,10 @@ llvm::Error tool::runBench() {
 
   CpuCompileOptions options;
   options.cacheDir = cacheDir;
+
+  if (llvm::Error err = tool::selectBackend(options))
+
+    return err;
   options.tile = tile;
   options.useTuningDatabase = tuning == "cached";
   std::mt19937 rng(0);

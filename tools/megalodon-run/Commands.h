@@ -8,6 +8,7 @@
 #define MEGALODON_TOOLS_MEGALODON_RUN_COMMANDS_H
 
 #include "megalodon/Model/Config.h"
+#include "megalodon/Target/CPU/CpuArtifact.h"
 #include "megalodon/runtime/HostTensor.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -51,6 +52,12 @@ llvm::Error runProfileBench(const ModelConfig &config, int64_t seqLen,
 /// missing option spans several lines).
 llvm::Error requireFlags(
     std::initializer_list<std::pair<const std::string *, const char *>> flags);
+
+/// Applies `backend` (empty: the --backend flag of train, generate and
+/// bench; eval and grad have their own) and --gpu-chip to `options`; for cuda, fails
+/// with one line when the machine has no usable CUDA driver or device.
+llvm::Error selectBackend(CpuCompileOptions &options,
+                          llvm::StringRef backend = "");
 
 /// Reads a safetensors file and checks it against the config.
 llvm::Expected<rt::TensorMap> loadWeights(const ModelConfig &config,

@@ -51,8 +51,9 @@ static cl::opt<bool> json("json", cl::desc("Print one JSON object"),
                           cl::sub(tool::evalCommand));
 static cl::opt<std::string>
     backend("backend",
-            cl::desc("Execution backend: cpu (compiled, default) or "
-                     "reference (fp64 interpreter, for checking)"),
+            cl::desc("Execution backend: cpu (compiled, default), cuda "
+                     "(compiled for an NVIDIA GPU) or reference (fp64 "
+                     "interpreter, for checking)"),
             cl::init("cpu"), cl::sub(tool::evalCommand));
 static cl::opt<int64_t> batch("batch",
                               cl::desc("Windows per compiled call (cpu)"),
@@ -150,6 +151,9 @@ llvm::Expected<double> sumCompiled(const ModelConfig &cfg,
                                    const Windows &windows, int64_t batchSize) {
   CpuCompileOptions options;
   options.cacheDir = cacheDir;
+  if (llvm::Error err = tool::selectBackend(
+          options, backend == "cuda" ? "cuda" : "cpu"))
+    return err;
   double total = 0;
   int64_t done = 0;
   for (int64_t b : {batchSize, int64_t(1)}) {
@@ -210,6 +214,9 @@ llvm::Expected<double> sumStreaming(const ModelConfig &cfg,
                                     const Windows *windows, int64_t &counted) {
   CpuCompileOptions options;
   options.cacheDir = cacheDir;
+  if (llvm::Error err = tool::selectBackend(
+          options, backend == "cuda" ? "cuda" : "cpu"))
+    return err;
   auto model = StreamingModel::create(cfg, weights, options);
   if (!model)
     return model.takeError();
@@ -268,9 +275,9 @@ llvm::Error tool::runEval() {
                                       {&weightsPath.getValue(), "weights"},
                                       {&tokensPath.getValue(), "tokens"}}))
     return err;
-  if (backend != "reference" && backend != "cpu")
+  if (backend != "reference" && backend != "cpu" && backend != "cuda")
     return llvm::createStringError("unknown backend '" + backend +
-                                   "': expected cpu or reference");
+                                   "': expected cpu, cuda or reference");
   if (batch <= 0)
     return llvm::createStringError("--batch must be positive");
   llvm::Expected<ModelConfig> cfg = loadModelConfig(config);
@@ -296,7 +303,7 @@ llvm::Error tool::runEval() {
     if (!total)
       return total.takeError();
     return report(*total / counted, counted, 1, counted, stream.isBytes,
-                  "cpu-streaming");
+                  std::string(backend == "cuda" ? "cuda" : "cpu") + "-streaming");
   }
   int64_t L = seqLen > 0 ? int64_t(seqLen) : cfg->chunk_size;
   if (!(L <= cfg->chunk_size || L % cfg->chunk_size == 0))
@@ -317,13 +324,13 @@ llvm::Error tool::runEval() {
   llvm::Expected<double> total =
       streaming          ? sumStreaming(*cfg, *weights, stream.tokens,
                                         &windows, streamed)
-      : backend == "cpu" ? sumCompiled(*cfg, *weights, windows, batch)
-                         : sumReference(*cfg, *weights, windows);
+      : backend != "reference" ? sumCompiled(*cfg, *weights, windows, batch)
+                               : sumReference(*cfg, *weights, windows);
   if (!total)
     return total.takeError();
   // Streaming sums per-position losses; the others sum per-window means.
   double mean = streaming ? *total / streamed : *total / count;
   return report(mean, count * L, count, L, stream.isBytes,
-                streaming ? "cpu-streaming" : backend.getValue());
+                streaming ? std::string(backend == "cuda" ? "cuda" : "cpu") + "-streaming" : backend.getValue());
 }
 

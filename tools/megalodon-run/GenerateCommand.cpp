@@ -151,6 +151,10 @@ llvm::Error tool::runGenerate() {
 
   CpuCompileOptions options;
   options.cacheDir = cacheDir;
+
+  if (llvm::Error err = tool::selectBackend(options))
+
+    return err;
   auto model = StreamingModel::create(*cfg, *weights, options);
   if (!model)
     return model.takeError();

@@ -48,8 +48,8 @@ static cl::opt<bool> json("json", cl::desc("Print one JSON object"),
                           cl::sub(tool::gradCommand));
 static cl::opt<std::string>
     backend("backend",
-            cl::desc("cpu (compiled, default) or reference (fp64 "
-                     "interpreter)"),
+            cl::desc("cpu (compiled, default), cuda (compiled for an "
+                     "NVIDIA GPU) or reference (fp64 interpreter)"),
             cl::init("cpu"), cl::sub(tool::gradCommand));
 static cl::opt<std::string>
     cacheDir("cache-dir",
@@ -151,9 +151,11 @@ llvm::Error tool::runGrad() {
     if (llvm::Error err =
             referenceGradients(*config, *weights, tokens, targets, loss, norms))
       return err;
-  } else if (backend == "cpu") {
+  } else if (backend == "cpu" || backend == "cuda") {
     CpuCompileOptions compile;
     compile.cacheDir = cacheDir;
+    if (llvm::Error err = tool::selectBackend(compile, backend))
+      return err;
     auto trainer = CompiledTrainer::create(*config, batch, L,
                                            OptimizerOptions(), compile,
                                            /*withGradients=*/true);
@@ -168,7 +170,7 @@ llvm::Error tool::runGrad() {
     for (const auto &[name, g] : grads)
       norms[name] = l2(g.toF64());
   } else {
-    return llvm::createStringError("--backend must be cpu or reference, got '" +
+    return llvm::createStringError("--backend must be cpu, cuda or reference, got '" +
                                    backend + "'");
   }
 

@@ -401,6 +401,8 @@ llvm::Error train(rt::Communicator *comm) {
   optimizer.maxGradNorm = settings.clip;
   CpuCompileOptions compile;
   compile.cacheDir = cacheDir;
+  if (llvm::Error err = tool::selectBackend(compile))
+    return err;
   compile.verbose = leader;
   compile.useTuningDatabase = tuning == "cached";
   // One process: the fused @train_step. Several: the gradients of each,

@@ -8,6 +8,7 @@
 #include "Commands.h"
 
 #include "megalodon/runtime/Communicator.h"
+#include "megalodon/runtime/Cuda.h"
 
 #include "megalodon/Model/Parameters.h"
 #include "megalodon/runtime/Safetensors.h"
@@ -27,6 +28,45 @@ llvm::Error tool::requireFlags(
   return llvm::Error::success();
 }
 
+namespace {
+// Built in main() before parsing: the subcommands they attach to are
+// defined in other files, whose static constructors may run later.
+llvm::cl::opt<std::string> *backendFlag = nullptr;
+llvm::cl::opt<std::string> *gpuChipFlag = nullptr;
+
+void registerBackendOptions() {
+  using namespace llvm::cl;
+  static opt<std::string> backend(
+      "backend",
+      desc("Where compiled code runs: cpu, or cuda (an NVIDIA GPU through "
+           "the CUDA driver)"),
+      init("cpu"), sub(tool::trainCommand), sub(tool::generateCommand),
+      sub(tool::benchCommand));
+  static opt<std::string> chip(
+      "gpu-chip", desc("GPU architecture for the cuda backend"),
+      init("sm_90"), sub(tool::evalCommand), sub(tool::trainCommand),
+      sub(tool::generateCommand), sub(tool::benchCommand),
+      sub(tool::gradCommand));
+  backendFlag = &backend;
+  gpuChipFlag = &chip;
+}
+} // namespace
+
+llvm::Error tool::selectBackend(CpuCompileOptions &options,
+                                llvm::StringRef backend) {
+  if (backend.empty())
+    backend = backendFlag->getValue();
+  if (backend != "cpu" && backend != "cuda")
+    return llvm::createStringError("--backend " + backend +
+                                   ": not a backend (cpu, cuda)");
+  options.backend = backend.str();
+  options.gpuChip = gpuChipFlag->getValue();
+  if (backend == "cuda")
+    if (rt::Status status = rt::cuda::initialize(); !status.ok())
+      return llvm::createStringError("--backend cuda: " + status.message());
+  return llvm::Error::success();
+}
+
 llvm::Expected<rt::TensorMap> tool::loadWeights(const ModelConfig &config,
                                                 llvm::StringRef path) {
   rt::TensorMap weights;
@@ -43,6 +83,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // Parse errors are collected and reported as one line, not llvm::cl's
   // several.
+  registerBackendOptions();
   std::string parseErrors;
   llvm::raw_string_ostream parseErrorStream(parseErrors);
   bool parsed = llvm::cl::ParseCommandLineOptions(

@@ -86,11 +86,53 @@ MatmulRegisterTile matmulRegisterTile(const TargetFacts &target);
 /// caller-provided out-parameters) -> loops -> LLVM dialect.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
+/// Bufferization shared by the pipelines: function boundaries get identity
+/// layouts so the runtime can pass plain contiguous buffers, and results
+/// become caller-allocated out-parameters (one calling convention for all
+/// entry points), then deallocation.
+void buildBufferizationStage(OpPassManager &pm);
+
 /// Registers --megalodon-cpu-pipeline.
 void registerCpuPipeline();
 
 /// Dialects and external interface models the CPU pipeline needs.
 void registerCpuPipelineDialects(DialectRegistry &registry);
+
+/// Options of --megalodon-gpu-pipeline.
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA GPU architecture (sm_80, sm_90)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> ptxVersion{
+      *this, "ptx", llvm::cl::desc("PTX ISA version of the kernels"),
+      llvm::cl::init("80")};
+  PassOptions::Option<int64_t> blockSize{
+      *this, "block-size", llvm::cl::desc("Threads per block of every kernel"),
+      llvm::cl::init(256)};
+  PassOptions::Option<bool> fuseElementwise{
+      *this, "fuse-elementwise",
+      llvm::cl::desc("Fuse producer/consumer elementwise linalg ops"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> serialize{
+      *this, "serialize",
+      llvm::cl::desc("Compile the kernels to PTX and lower the host code to "
+                     "the LLVM dialect (off: stop at the outlined GPU "
+                     "dialect, for inspection)"),
+      llvm::cl::init(true)};
+};
+
+/// megalodon ops -> linalg -> bufferized memrefs -> parallel loops ->
+/// kernels (megalodon-map-loops-to-gpu) -> outlined gpu.module -> NVVM ->
+/// PTX embedded in the host module, whose launches call the mgpu* ABI that
+/// the runtime implements.
+void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+
+/// Registers --megalodon-gpu-pipeline.
+void registerGpuPipeline();
+
+/// Dialects, interfaces and translations the GPU pipeline needs (a superset
+/// of registerCpuPipelineDialects).
+void registerGpuPipelineDialects(DialectRegistry &registry);
 
 } // namespace mlir::megalodon
 

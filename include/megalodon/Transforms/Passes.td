@@ -333,3 +333,114 @@ def VerifyTileConfigs : Pass<"megalodon-verify-tile-configs"> {
 }
 
 #endif // MEGALODON_TRANSFORMS_PASSES_TD
+
+def MapLoopsToGpu : Pass<"megalodon-map-loops-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Form GPU kernels from the bufferized loop nests of each function";
+  let description = [{
+    The kernel-forming step of the GPU pipeline, on bufferized IR whose
+    linalg ops have become `scf.parallel` loop nests:
+
+    * every outermost `scf.parallel` that contains no other `scf.parallel`
+      becomes one `gpu.launch`: its iteration space is linearized, blocks of
+      `block-size` threads each take consecutive iterations (the innermost
+      dimension varies fastest, so neighbouring threads touch neighbouring
+      elements), and a guard masks the ragged last block;
+    * a parallel loop that encloses other parallel loops runs as a
+      sequential host loop, so that the loops it encloses (attention's
+      per-chunk products, softmax and reductions) each get the whole GPU;
+    * host buffers become `gpu.alloc host_shared` (memory both processors
+      address), constant globals are copied into such buffers, and
+      `memref.alloca` at host level becomes such an allocation too;
+    * launches are ordered on one stream and not waited for: a call of
+      `@megalodon_gpu_sync` (implemented by the runtime) is inserted before
+      every host operation that reads or writes buffer contents and before
+      every return.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c64) step (%c1, %c1) {...}
+    // becomes
+    gpu.launch blocks(%bx, ...) in (%gx = %c1, ...) threads(%tx, ...) in
+        (%sx = %c256, ...) {
+      %id = bx * 256 + tx; scf.if %id < 256 { %i, %j = delinearize %id ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256",
+           "Threads per block of every formed kernel">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def MergeGpuModules : Pass<"megalodon-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel into one gpu.module";
+  let description = [{
+    Kernel outlining makes one `gpu.module` per kernel, named after it. A
+    model has thousands of kernels; one module per kernel means as many
+    PTX compilations at build time and as many driver module loads (each
+    JIT-compiled) when an artifact is opened. This pass moves every kernel
+    into one module, `@megalodon_kernels`, renames each kernel after the
+    module it came from (those names are unique), and points every
+    `gpu.launch_func` at the new symbol.
+
+    ```mlir
+    gpu.module @f_kernel { gpu.func @f_kernel(...) kernel {...} }
+    gpu.module @f_kernel_0 { gpu.func @f_kernel(...) kernel {...} }
+    // becomes
+    gpu.module @megalodon_kernels {
+      gpu.func @f_kernel(...) kernel {...}
+      gpu.func @f_kernel_0(...) kernel {...}
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def DefineLibdeviceFunctions
+    : Pass<"megalodon-define-libdevice-functions", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Give the libdevice functions kernels call bodies of NVVM "
+                "intrinsics";
+  let description = [{
+    convert-gpu-to-nvvm lowers math ops to calls of libdevice functions
+    (`__nv_sqrtf`, ...), whose definitions are bitcode shipped with the CUDA
+    toolkit. The GPU pipeline approximates transcendentals before that
+    conversion; this pass defines the rest, so the PTX is complete without
+    the toolkit:
+
+    * `__nv_sqrtf(x)` = `llvm.nvvm.sqrt.rn.f(x)` (IEEE round-to-nearest),
+    * `__nv_rsqrtf(x)` = 1 / `llvm.nvvm.sqrt.rn.f(x)` (correctly rounded
+      division),
+    * `__nv_floorf(x)` = `llvm.nvvm.floor.f(x)`,
+    * `__nv_fmaf(a, b, c)` = `llvm.nvvm.fma.rn.f(a, b, c)`,
+    * `__nv_fabsf(x)` = `llvm.nvvm.fabs.f(x)`.
+
+    Any other libdevice function declared in the module is an error that
+    names it.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def ScopeLaunchStack : Pass<"megalodon-scope-launch-stack", "::mlir::ModuleOp"> {
+  let summary = "Free the stack each kernel launch takes for its arguments";
+  let description = [{
+    A `gpu.launch_func` becomes, when the host module is translated to LLVM
+    IR, stack slots for its kernel's arguments and a call of the launch ABI.
+    Those slots are allocated where the launch is, so a launch inside a host
+    loop (the timestep norm's loop over time, attention's loop over chunks)
+    takes new stack on every iteration: at 2048 positions that overflows the
+    stack. This pass brackets every launch with `llvm.intr.stacksave` and
+    `llvm.intr.stackrestore`, so each launch's slots are released after it.
+
+    ```mlir
+    gpu.launch_func @kernels::@k blocks in (...) threads in (...) args(...)
+    // becomes
+    %sp = llvm.intr.stacksave : !llvm.ptr
+    gpu.launch_func @kernels::@k blocks in (...) threads in (...) args(...)
+    llvm.intr.stackrestore %sp : !llvm.ptr
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}

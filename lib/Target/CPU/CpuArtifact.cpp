@@ -27,8 +27,14 @@ namespace megalodon {
 namespace {
 /// The pipeline options an artifact is built with; part of its key.
 std::string pipelineDescription(const CpuCompileOptions &options) {
+  if (options.backend == "cuda")
+    return "megalodon-gpu-pipeline{chip=" + options.gpuChip + "}";
   return std::string("megalodon-cpu-pipeline{fuse-elementwise=1,tile=") +
          (options.tile ? "1" : "0") + "}";
+}
+
+HostTarget targetOf(const CpuCompileOptions &options) {
+  return options.backend == "cuda" ? portableHostTarget() : detectHostTarget();
 }
 
 /// Identifies the compiler: a hash of the running executable, which links
@@ -52,7 +58,8 @@ std::string artifactKey(ModuleOp module, const CpuCompileOptions &options) {
   module->print(os, OpPrintingFlags().enableDebugInfo(false));
   // Named locals: the strings must outlive the loop over their views.
   std::string compiler = compilerIdentity();
-  std::string target = ::megalodon::hostTargetDescription();
+  HostTarget host = targetOf(options);
+  std::string target = host.triple + ";" + host.cpu + ";" + host.features;
   std::string pipeline = pipelineDescription(options);
   llvm::SHA256 hash;
   for (llvm::StringRef part : {llvm::StringRef(text),
@@ -81,15 +88,24 @@ llvm::Error lowerAndEmit(ModuleOp module,
   OwningOpRef<ModuleOp> clone(module.clone());
   ::megalodon::requestCInterfaces(*clone);
   PassManager pm(module.getContext());
-  mlir::megalodon::CpuPipelineOptions options;
-  options.tile = compileOptions.tile;
-  mlir::megalodon::buildCpuPipeline(pm, options);
+  bool onGpu = compileOptions.backend == "cuda";
+  if (onGpu) {
+    mlir::megalodon::GpuPipelineOptions options;
+    options.chip = compileOptions.gpuChip;
+    mlir::megalodon::buildGpuPipeline(pm, options);
+  } else {
+    mlir::megalodon::CpuPipelineOptions options;
+    options.tile = compileOptions.tile;
+    mlir::megalodon::buildCpuPipeline(pm, options);
+  }
   if (failed(pm.run(*clone)))
     return llvm::createStringError(
-        "the CPU pipeline failed (see the diagnostics above)");
+        std::string("the ") + (onGpu ? "GPU" : "CPU") +
+        " pipeline failed (see the diagnostics above)");
   if (llvm::Error err = ::megalodon::addPackedEntryPoints(*clone, entries))
     return err;
-  return ::megalodon::emitSharedLibrary(*clone, library);
+  return ::megalodon::emitSharedLibrary(*clone, library,
+                                        targetOf(compileOptions));
 }
 } // namespace
 
@@ -124,8 +140,14 @@ std::string defaultArtifactCacheDir() {
 llvm::Expected<std::string>
 compileCpuArtifact(ModuleOp module,
                               const CpuCompileOptions &options) {
+  if (options.backend != "cpu" && options.backend != "cuda")
+    return llvm::createStringError("unknown backend '" + options.backend +
+                                   "' (cpu, cuda)");
   DialectRegistry registry;
-  mlir::megalodon::registerCpuPipelineDialects(registry);
+  if (options.backend == "cuda")
+    mlir::megalodon::registerGpuPipelineDialects(registry);
+  else
+    mlir::megalodon::registerCpuPipelineDialects(registry);
   module.getContext()->appendDialectRegistry(registry);
 
   auto entries = describeEntryPoints(module);
@@ -134,7 +156,7 @@ compileCpuArtifact(ModuleOp module,
   // Tile configs are chosen before the key is computed, so that a new
   // tuning result makes a new artifact rather than reusing a stale one.
   OwningOpRef<ModuleOp> annotated(module.clone());
-  if (options.tile) {
+  if (options.tile && options.backend == "cpu") {
     PassManager select(module.getContext());
     mlir::megalodon::SelectTileConfigsOptions selectOptions;
     if (options.useTuningDatabase)
@@ -178,6 +200,7 @@ compileCpuArtifact(ModuleOp module,
   rt::Manifest manifest;
   manifest.library = "model.so";
   manifest.key = key;
+  manifest.backend = options.backend;
   if (auto config = module->getAttrOfType<StringAttr>(kConfigAttr))
     manifest.configJson = config.str();
   manifest.entryPoints = std::move(*entries);

@@ -4,6 +4,7 @@
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LLVMContext.h"
@@ -119,12 +120,23 @@ llvm::Error link(llvm::StringRef object, llvm::StringRef library,
 }
 } // namespace
 
+HostTarget portableHostTarget() {
+  HostTarget target;
+  target.triple = llvm::sys::getProcessTriple();
+  llvm::Triple triple(target.triple);
+  target.cpu = triple.getArch() == llvm::Triple::x86_64 ? "x86-64" : "generic";
+  return target;
+}
+
 llvm::Error emitSharedLibrary(ModuleOp llvmDialectModule,
-                                         llvm::StringRef libraryPath) {
+                              llvm::StringRef libraryPath,
+                              const HostTarget &host) {
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   llvmDialectModule.getContext()->appendDialectRegistry(registry);
 
   llvm::LLVMContext llvmContext;
@@ -133,7 +145,6 @@ llvm::Error emitSharedLibrary(ModuleOp llvmDialectModule,
   if (!module)
     return llvm::createStringError("translation to LLVM IR failed");
 
-  HostTarget host = detectHostTarget();
   auto machine = createHostTargetMachine(host);
   if (!machine)
     return machine.takeError();

@@ -14,12 +14,18 @@ struct HostTarget {
   std::string triple, cpu, features;
 };
 HostTarget detectHostTarget();
+/// The host's triple with the baseline CPU of its architecture: for host
+/// code that must run on other machines (GPU artifacts, whose host part
+/// only launches kernels).
+HostTarget portableHostTarget();
 
-/// Translates an LLVM-dialect module to LLVM IR, optimizes it at O3 for the
-/// host CPU, emits an object file in-process and links it into the shared
-/// library `libraryPath` with the system linker (ld.lld, else cc).
+/// Translates an LLVM-dialect module (GPU binaries and launches included) to
+/// LLVM IR, optimizes it at O3 for `target`, emits an object file in-process
+/// and links it into the shared library `libraryPath` with the system linker
+/// (ld.lld, else cc).
 llvm::Error emitSharedLibrary(mlir::ModuleOp llvmDialectModule,
-                              llvm::StringRef libraryPath);
+                              llvm::StringRef libraryPath,
+                              const HostTarget &target);
 
 } // namespace megalodon
 

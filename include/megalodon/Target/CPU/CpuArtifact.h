@@ -34,6 +34,11 @@ struct CpuCompileOptions {
   bool useTuningDatabase = true;
   /// The database; empty means defaultTuningDatabasePath(cacheDir).
   std::string tuningDatabase;
+  /// "cpu": the CPU pipeline, code for this host. "cuda": the GPU pipeline
+  /// (PTX kernels for `gpuChip`, JIT-compiled by the driver when loaded)
+  /// with host code for the baseline CPU; the runtime's CUDA backend runs it.
+  std::string backend = "cpu";
+  std::string gpuChip = "sm_90";
 };
 
 /// $MEGALODON_TUNING_DB, else tuning.json in `cacheDir` (or, when that is

@@ -83,6 +83,10 @@ struct Manifest {
   std::string key;
   /// Model config JSON; opaque to the runtime.
   std::string configJson;
+  /// Where the library's code runs: "cpu", or "cuda" (host code that
+  /// launches GPU kernels through the runtime's CUDA backend, on buffers
+  /// the runtime stages in GPU-addressable memory).
+  std::string backend = "cpu";
   std::vector<EntryPoint> entryPoints;
 
   /// The entry point called `name`, or null.

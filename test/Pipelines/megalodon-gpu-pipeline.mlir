@@ -1,0 +1,45 @@
+// RUN: megalodon-opt %s --megalodon-gpu-pipeline="serialize=false" | FileCheck %s --check-prefix=GPU
+// RUN: megalodon-opt %s --megalodon-gpu-pipeline | FileCheck %s --check-prefix=PTX
+// RUN: megalodon-opt %s --megalodon-gpu-pipeline="chip=sm_80" | FileCheck %s --check-prefix=SM80
+
+// The GPU pipeline, stage by stage: the same linalg and bufferization as on
+// the CPU, then one kernel per parallel loop nest, outlined into one
+// gpu.module, then PTX from LLVM's NVPTX backend embedded in the host code.
+
+// GPU: module attributes {gpu.container_module}
+// GPU-LABEL: func.func @block
+// GPU-SAME: (%{{.*}}: memref<1x8x16xf32>, %{{.*}}: memref<16xf32>, %[[OUT:.*]]: memref<1x8x16xf32>)
+// GPU-NOT: megalodon.
+// GPU: gpu.launch_func @megalodon_kernels::@block_kernel
+// GPU: call @megalodon_gpu_sync()
+// GPU-NEXT: return
+// GPU: gpu.module @megalodon_kernels
+// GPU: gpu.func @block_kernel(
+// GPU-SAME: kernel
+// GPU-NOT: gpu.module
+
+// One binary holds every kernel, as PTX for sm_90 with no calls left to
+// libdevice (transcendentals are polynomials); the host code is LLVM.
+// PTX-NOT: megalodon.
+// PTX-NOT: linalg.
+// PTX: llvm.func @megalodon_gpu_sync()
+// PTX: llvm.func @block(
+// PTX: gpu.launch_func @megalodon_kernels::@block_kernel
+// PTX: llvm.func @_mlir_ciface_block(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// PTX: gpu.binary @megalodon_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">
+// PTX-SAME: .target sm_90
+// PTX-SAME: .visible .entry block_kernel(
+// PTX-NOT: __nv_
+// PTX-NOT: .extern
+// PTX-NOT: gpu.binary
+
+// SM80: gpu.binary @megalodon_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80"
+// SM80-SAME: .target sm_80
+func.func @block(%x: tensor<1x8x16xf32>, %w: tensor<16xf32>) -> tensor<1x8x16xf32>
+    attributes {llvm.emit_c_interface} {
+  %n = megalodon.rms_norm %x weight(%w) {num_groups = 1 : i64, eps = 1.0e-5 : f64}
+      : (tensor<1x8x16xf32>, tensor<16xf32>) -> tensor<1x8x16xf32>
+  %s = megalodon.silu %n : tensor<1x8x16xf32>
+  %y = megalodon.add %x, %s : tensor<1x8x16xf32>
+  return %y : tensor<1x8x16xf32>
+}
