@@ -7,7 +7,7 @@
 #
 # MEGALODON_RUN defaults to build/bin/megalodon-run. A GPU machine without
 # LLVM/MLIR runs a megalodon-run linked statically against them (cmake
-# -DMEGALODON_STATIC_MLIR=ON; scripts/gpu-bundle.sh builds and packs one).
+# -DMEGALODON_STATIC_MLIR=ON, target megalodon-run; strip it and copy it over).
 # Every step has its own time limit and a failing step does not stop the
 # others; the script exits non-zero if any numeric check fails. Artifacts
 # link with ld.lld or cc, which the machine must have.
