@@ -161,6 +161,17 @@ void emitFree(OpBuilder &builder, Location loc, Value memref,
   func::CallOp::create(builder, loc, free, word);
 }
 
+/// Frees `memref` before every return of `func` (buffers that live as long
+/// as the call).
+void freeAtReturns(func::FuncOp func, Location loc, Value memref,
+                   func::FuncOp free) {
+  for (Block &block : func.getBody())
+    if (auto ret = dyn_cast<func::ReturnOp>(block.getTerminator())) {
+      OpBuilder atReturn(ret);
+      emitFree(atReturn, loc, memref, free);
+    }
+}
+
 /// Host buffers in memory that kernels and the host both address.
 void rewriteHostBuffers(func::FuncOp func, func::FuncOp free) {
   SmallVector<Operation *> allocs, deallocs, globals;
@@ -184,11 +195,7 @@ void rewriteHostBuffers(func::FuncOp func, func::FuncOp free) {
     op->getResult(0).replaceAllUsesWith(shared.getMemref());
     // An alloca lives until the function returns.
     if (isa<memref::AllocaOp>(op))
-      for (Block &block : func.getBody())
-        if (auto ret = dyn_cast<func::ReturnOp>(block.getTerminator())) {
-          OpBuilder atReturn(ret);
-          emitFree(atReturn, op->getLoc(), shared.getMemref(), free);
-        }
+      freeAtReturns(func, op->getLoc(), shared.getMemref(), free);
     op->erase();
   }
   for (Operation *op : deallocs) {
@@ -207,11 +214,7 @@ void rewriteHostBuffers(func::FuncOp func, func::FuncOp free) {
     op->getResult(0).replaceAllUsesWith(shared.getMemref());
     memref::CopyOp::create(builder, op->getLoc(), op->getResult(0),
                            shared.getMemref());
-    for (Block &block : func.getBody())
-      if (auto ret = dyn_cast<func::ReturnOp>(block.getTerminator())) {
-        OpBuilder atReturn(ret);
-        emitFree(atReturn, op->getLoc(), shared.getMemref(), free);
-      }
+    freeAtReturns(func, op->getLoc(), shared.getMemref(), free);
   }
 }
 

@@ -137,13 +137,13 @@ Status Artifact::load(const std::string &directory,
 
   std::string prefix = "artifact '" + directory + "': ";
   std::string libraryPath = pathInDirectory(directory, manifest.library);
-  // RTLD_NOW reports unresolved references here rather than at the first
-  // call; RTLD_LOCAL keeps one artifact's symbols from satisfying another's.
   // A CUDA artifact's library loads its kernels when it is opened.
   bool onGpu = manifest.backend == "cuda";
   if (onGpu)
     if (Status s = cuda::initialize(); !s)
       return Status::error(prefix + s.message());
+  // RTLD_NOW reports unresolved references here rather than at the first
+  // call; RTLD_LOCAL keeps one artifact's symbols from satisfying another's.
   dlerror();
   void *handle = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
@@ -243,7 +243,8 @@ Status Artifact::call(const EntryPoint &entry,
     for (void *buffer : staged)
       cuda::release(buffer);
   };
-  auto bufferOf = [&](const HostTensor &tensor) -> uint8_t * {
+  // Arguments are copied in; results are only written by the compiled code.
+  auto bufferOf = [&](const HostTensor &tensor, bool copyIn) -> uint8_t * {
     // The calling convention has no const; compiled code only reads
     // arguments.
     auto *host = const_cast<uint8_t *>(tensor.bytes.data());
@@ -251,7 +252,7 @@ Status Artifact::call(const EntryPoint &entry,
       return host;
     void *buffer = cuda::allocate(tensor.bytes.size());
     staged.push_back(buffer);
-    if (buffer && !tensor.bytes.empty())
+    if (buffer && copyIn && !tensor.bytes.empty())
       std::memcpy(buffer, host, tensor.bytes.size());
     return static_cast<uint8_t *>(buffer);
   };
@@ -262,11 +263,11 @@ Status Artifact::call(const EntryPoint &entry,
   starts.reserve(arguments.size() + results.size());
   for (const HostTensor *argument : arguments) {
     starts.push_back(words.size());
-    appendDescriptor(argument->shape, bufferOf(*argument), words);
+    appendDescriptor(argument->shape, bufferOf(*argument, true), words);
   }
   for (HostTensor &result : results) {
     starts.push_back(words.size());
-    appendDescriptor(result.shape, bufferOf(result), words);
+    appendDescriptor(result.shape, bufferOf(result, false), words);
   }
   if (onGpu)
     if (Status s = cuda::synchronize(); !s) {

@@ -130,8 +130,9 @@ Status openDriver(Backend &b) {
                          (why ? why : "unknown reason") + ")");
   }
   Driver &api = b.api;
-  bool ok = resolve(library, "cuGetErrorName", api.getErrorName) &&
-            resolve(library, "cuGetErrorString", api.getErrorString);
+  // Only for messages; describe() copes without them.
+  resolve(library, "cuGetErrorName", api.getErrorName);
+  resolve(library, "cuGetErrorString", api.getErrorString);
 #define MEGALODON_RESOLVE(field, name)                                         \
   if (!resolve(library, name, api.field))                                      \
     return Status::error(std::string("CUDA driver lacks ") + name);
@@ -155,7 +156,6 @@ Status openDriver(Backend &b) {
   MEGALODON_RESOLVE(moduleGetFunction, "cuModuleGetFunction")
   MEGALODON_RESOLVE(launchKernel, "cuLaunchKernel")
 #undef MEGALODON_RESOLVE
-  (void)ok;
   return Status::success();
 }
 

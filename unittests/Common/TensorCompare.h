@@ -4,7 +4,9 @@
 
 #include "megalodon/runtime/HostTensor.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace megalodon::testing {
 
@@ -18,6 +20,14 @@ inline double relativeError(const rt::HostTensor &a, const rt::HostTensor &b) {
     norm += static_cast<double>(b.f32()[i]) * b.f32()[i];
   }
   return norm == 0.0 ? std::sqrt(diff) : std::sqrt(diff / norm);
+}
+
+/// max |got - want| over want's elements, compiled f32 against fp64.
+inline double maxAbsError(const float *got, const std::vector<double> &want) {
+  double err = 0.0;
+  for (size_t i = 0; i < want.size(); ++i)
+    err = std::max(err, std::abs(static_cast<double>(got[i]) - want[i]));
+  return err;
 }
 
 } // namespace megalodon::testing

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Common/TensorCompare.h"
 #include "ModelTestUtils.h"
 
 #include "megalodon/Driver/CompiledFunction.h"
@@ -45,15 +46,6 @@ ModelConfig loadExample(const std::string &name) {
     return ModelConfig();
   }
   return *cfg;
-}
-
-rt::HostTensor tokenTensor(const std::vector<int64_t> &tokens, int64_t B,
-                           int64_t L) {
-  rt::HostTensor t = rt::HostTensor::zeros(rt::DType::I32, {B, L});
-  auto *out = reinterpret_cast<int32_t *>(t.bytes.data());
-  for (int64_t i = 0; i < B * L; ++i)
-    out[i] = static_cast<int32_t>(tokens[i]);
-  return t;
 }
 
 class CompiledModelTest : public ::testing::TestWithParam<Case> {};
@@ -114,9 +106,7 @@ TEST_P(CompiledModelTest, MatchesReference) {
   const std::vector<double> &want = (*refLogits)[0].real;
   const float *got = (*logits)[0].f32();
   ASSERT_EQ(static_cast<int64_t>(want.size()), B * L * V);
-  double maxErr = 0;
-  for (size_t i = 0; i < want.size(); ++i)
-    maxErr = std::max(maxErr, std::abs(static_cast<double>(got[i]) - want[i]));
+  double maxErr = maxAbsError(got, want);
   double refL = (*refLoss)[0].real[0];
   double relErr =
       std::abs(static_cast<double>((*lossValue)[0].f32()[0]) - refL) /

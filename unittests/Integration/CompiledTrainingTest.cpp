@@ -65,15 +65,6 @@ double relativeError(const std::vector<double> &got,
   return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
 }
 
-rt::HostTensor tokenTensor(const std::vector<int64_t> &tokens, int64_t B,
-                           int64_t L) {
-  rt::HostTensor t = rt::HostTensor::zeros(rt::DType::I32, {B, L});
-  auto *out = reinterpret_cast<int32_t *>(t.bytes.data());
-  for (int64_t i = 0; i < B * L; ++i)
-    out[i] = static_cast<int32_t>(tokens[i]);
-  return t;
-}
-
 RefValue integers(const std::vector<int64_t> &tokens, int64_t B, int64_t L) {
   return RefValue::integerTensor({B, L}, tokens);
 }

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Common/TensorCompare.h"
 #include "ModelTestUtils.h"
 
 #include "megalodon/Driver/CompiledFunction.h"
@@ -135,12 +136,8 @@ TEST_F(GpuArtifactTest, ForwardAndLossMatchTheReferenceOnTheGpu) {
   auto compiledLoss = CompiledFunction::create(*module, "loss", weights, options);
   ASSERT_TRUE(static_cast<bool>(compiledLoss))
       << llvm::toString(compiledLoss.takeError());
-  rt::HostTensor tokenArg = rt::HostTensor::zeros(rt::DType::I32, {1, L});
-  rt::HostTensor targetArg = rt::HostTensor::zeros(rt::DType::I32, {1, L});
-  for (int64_t i = 0; i < L; ++i) {
-    reinterpret_cast<int32_t *>(tokenArg.bytes.data())[i] = tokens[i];
-    reinterpret_cast<int32_t *>(targetArg.bytes.data())[i] = targets[i];
-  }
+  rt::HostTensor tokenArg = tokenTensor(tokens, 1, L);
+  rt::HostTensor targetArg = tokenTensor(targets, 1, L);
   auto logits = (*compiledForward)->call({&tokenArg});
   ASSERT_TRUE(static_cast<bool>(logits)) << llvm::toString(logits.takeError());
   auto lossValue = (*compiledLoss)->call({&tokenArg, &targetArg});
@@ -149,9 +146,7 @@ TEST_F(GpuArtifactTest, ForwardAndLossMatchTheReferenceOnTheGpu) {
 
   const std::vector<double> &want = (*refLogits)[0].real;
   const float *got = (*logits)[0].f32();
-  double maxErr = 0;
-  for (size_t i = 0; i < want.size(); ++i)
-    maxErr = std::max(maxErr, std::abs(static_cast<double>(got[i]) - want[i]));
+  double maxErr = maxAbsError(got, want);
   double refL = (*refLoss)[0].real[0];
   double relErr =
       std::abs(static_cast<double>((*lossValue)[0].f32()[0]) - refL) /

@@ -19,6 +19,15 @@ struct Lcg {
 };
 } // namespace
 
+rt::HostTensor tokenTensor(const std::vector<int64_t> &tokens, int64_t B,
+                           int64_t L) {
+  rt::HostTensor t = rt::HostTensor::zeros(rt::DType::I32, {B, L});
+  auto *out = reinterpret_cast<int32_t *>(t.bytes.data());
+  for (int64_t i = 0; i < B * L; ++i)
+    out[i] = static_cast<int32_t>(tokens[i]);
+  return t;
+}
+
 rt::TensorMap perturbedWeights(const ModelConfig &config, uint64_t seed) {
   rt::TensorMap weights = initializeParameters(config, seed);
   Lcg rng{seed * 7919 + 17};

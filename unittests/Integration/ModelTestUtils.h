@@ -22,6 +22,10 @@ namespace megalodon::testing {
 /// +1 offsets and every bias are exercised.
 rt::TensorMap perturbedWeights(const ModelConfig &config, uint64_t seed);
 
+/// A [B, L] int32 tensor of `tokens`, as compiled entry points take them.
+rt::HostTensor tokenTensor(const std::vector<int64_t> &tokens, int64_t B,
+                           int64_t L);
+
 /// Deterministic pseudo-random tokens in [0, vocab).
 std::vector<int64_t> randomTokens(int64_t count, int64_t vocab, uint64_t seed);
 

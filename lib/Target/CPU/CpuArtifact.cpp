@@ -33,6 +33,10 @@ std::string pipelineDescription(const CpuCompileOptions &options) {
          (options.tile ? "1" : "0") + "}";
 }
 
+std::string describeTarget(const HostTarget &target) {
+  return target.triple + ";" + target.cpu + ";" + target.features;
+}
+
 HostTarget targetOf(const CpuCompileOptions &options) {
   return options.backend == "cuda" ? portableHostTarget() : detectHostTarget();
 }
@@ -58,8 +62,7 @@ std::string artifactKey(ModuleOp module, const CpuCompileOptions &options) {
   module->print(os, OpPrintingFlags().enableDebugInfo(false));
   // Named locals: the strings must outlive the loop over their views.
   std::string compiler = compilerIdentity();
-  HostTarget host = targetOf(options);
-  std::string target = host.triple + ";" + host.cpu + ";" + host.features;
+  std::string target = describeTarget(targetOf(options));
   std::string pipeline = pipelineDescription(options);
   llvm::SHA256 hash;
   for (llvm::StringRef part : {llvm::StringRef(text),
@@ -110,8 +113,7 @@ llvm::Error lowerAndEmit(ModuleOp module,
 } // namespace
 
 std::string hostTargetDescription() {
-  HostTarget host = detectHostTarget();
-  return host.triple + ";" + host.cpu + ";" + host.features;
+  return describeTarget(detectHostTarget());
 }
 
 std::string defaultTuningDatabasePath(const std::string &cacheDir) {
