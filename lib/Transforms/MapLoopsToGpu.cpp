@@ -173,7 +173,7 @@ void freeAtReturns(func::FuncOp func, Location loc, Value memref,
 }
 
 /// Host buffers in memory that kernels and the host both address.
-void rewriteHostBuffers(func::FuncOp func, func::FuncOp free) {
+LogicalResult rewriteHostBuffers(func::FuncOp func, func::FuncOp free) {
   SmallVector<Operation *> allocs, deallocs, globals;
   func.walk([&](Operation *op) {
     if (isInsideKernel(op))
@@ -185,6 +185,11 @@ void rewriteHostBuffers(func::FuncOp func, func::FuncOp free) {
     else if (isa<memref::GetGlobalOp>(op))
       globals.push_back(op);
   });
+  // Their shared buffers are freed at the returns, which a buffer made
+  // inside a host loop or branch would not dominate.
+  for (Operation *op : llvm::concat<Operation *>(allocs, globals))
+    if (!isa<memref::AllocOp>(op) && op->getParentOp() != func)
+      return op->emitOpError("inside a host loop or branch has no GPU form");
   for (Operation *op : allocs) {
     OpBuilder builder(op);
     auto type = cast<MemRefType>(op->getResult(0).getType());
@@ -216,6 +221,7 @@ void rewriteHostBuffers(func::FuncOp func, func::FuncOp free) {
                            shared.getMemref());
     freeAtReturns(func, op->getLoc(), shared.getMemref(), free);
   }
+  return success();
 }
 
 /// Whether the host executing `op` reads or writes buffer contents (which
@@ -307,7 +313,8 @@ struct MapLoopsToGpuPass
       for (Block &block : func.getBody())
         if (failed(formKernels(block, blockSize)))
           return signalPassFailure();
-      rewriteHostBuffers(func, free);
+      if (failed(rewriteHostBuffers(func, free)))
+        return signalPassFailure();
       insertSyncs(func, sync);
     }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),

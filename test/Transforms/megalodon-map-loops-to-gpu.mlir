@@ -126,3 +126,19 @@ func.func @reduction(%a: memref<8xf32>, %out: memref<f32>) {
   memref.store %sum, %out[] : memref<f32>
   return
 }
+
+// -----
+
+// A stack buffer lives until the call returns, where it is freed; made in a
+// host loop, there would be one per iteration and the free would not see it.
+func.func @alloca_in_loop(%out: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    // expected-error @+1 {{inside a host loop or branch has no GPU form}}
+    %t = memref.alloca() : memref<4xf32>
+    memref.copy %t, %out : memref<4xf32> to memref<4xf32>
+  }
+  return
+}
