@@ -76,6 +76,21 @@ std::string mlir::megalodon::tileOpSignature(Operation *op) {
   os << ") -> (";
   llvm::interleaveComma(op->getResultTypes(), os);
   os << ")";
+  // Attributes shape the work too (a chunk size, a head count); the tile
+  // config itself is what the key looks up, and operand segment sizes
+  // follow from the types.
+  SmallVector<NamedAttribute> attrs;
+  for (NamedAttribute attr : op->getAttrs())
+    if (attr.getName() != kTileConfigAttrName &&
+        attr.getName() != "operandSegmentSizes")
+      attrs.push_back(attr);
+  if (!attrs.empty()) {
+    os << " {";
+    llvm::interleaveComma(attrs, os, [&](NamedAttribute attr) {
+      os << attr.getName().getValue() << " = " << attr.getValue();
+    });
+    os << "}";
+  }
   return text;
 }
 

@@ -97,6 +97,7 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
     verify.threads = options.threads;
     pm.addPass(createVerifyTileConfigs(verify));
     pm.addPass(createTileCema());
+    pm.addPass(createTileAttention());
   }
 
   // Stage 1: megalodon -> tensor-level linalg / scf.

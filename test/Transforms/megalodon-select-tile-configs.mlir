@@ -41,3 +41,36 @@ func.func @narrow(%x: tensor<2x10x12xf32>, %a: tensor<12x3x1xf32>,
       -> (tensor<2x10x12xf32>, tensor<2x12x3xcomplex<f32>>)
   return
 }
+
+// Chunk attention: 64 queries and the most keys (a power of two, 16..128)
+// whose scores and weights fill half of L1, capped at the chunk's rows. The
+// decoding form (a cache that is read) has no tiled lowering and gets no
+// config.
+// AVX512-LABEL: func.func @attention
+// AVX512: megalodon.chunk_attention {{.*}}{chunk_size = 256 : i64, megalodon.tile_config = #megalodon.tile_config<{key_block = 32 : i64, query_block = 64 : i64}, source = "default">, num_heads = 2 : i64}
+// AVX512: megalodon.chunk_attention_grad {{.*}}{chunk_size = 256 : i64, megalodon.tile_config = #megalodon.tile_config<{key_block = 32 : i64, query_block = 64 : i64}, source = "default">, num_heads = 2 : i64}
+// AVX512: megalodon.chunk_attention {{.*}}{chunk_size = 2048 : i64, megalodon.tile_config = #megalodon.tile_config<{key_block = 32 : i64, query_block = 64 : i64}, source = "default">, num_heads = 4 : i64}
+// AVX512: megalodon.chunk_attention {{.*}}{chunk_size = 32 : i64, megalodon.tile_config = #megalodon.tile_config<{key_block = 12 : i64, query_block = 12 : i64}, source = "default">, num_heads = 2 : i64}
+// AVX512: megalodon.chunk_attention {{.*}} {chunk_size = 32 : i64, num_heads = 2 : i64}
+// AVX2-LABEL: func.func @attention
+// AVX2: megalodon.chunk_attention {{.*}}{chunk_size = 256 : i64, megalodon.tile_config = #megalodon.tile_config<{key_block = 32 : i64, query_block = 64 : i64}, source = "default">, num_heads = 2 : i64}
+// AVX2: megalodon.chunk_attention_grad
+// AVX2: megalodon.chunk_attention {{.*}}{chunk_size = 2048 : i64, megalodon.tile_config = #megalodon.tile_config<{key_block = 32 : i64, query_block = 64 : i64}, source = "default">, num_heads = 4 : i64}
+func.func @attention(%q: tensor<1x2048x64xf32>, %v: tensor<1x2048x512xf32>,
+                     %bq: tensor<1x4096x512xf32>, %bv: tensor<1x4096x4096xf32>,
+                     %sq: tensor<1x12x64xf32>, %sv: tensor<1x12x512xf32>,
+                     %kc: tensor<1x32x64xf32>, %vc: tensor<1x32x512xf32>,
+                     %len: tensor<i64>) {
+  %o = megalodon.chunk_attention %q, %q, %v {num_heads = 2 : i64, chunk_size = 256 : i64}
+      : (tensor<1x2048x64xf32>, tensor<1x2048x64xf32>, tensor<1x2048x512xf32>) -> tensor<1x2048x512xf32>
+  %gq, %gk, %gv = megalodon.chunk_attention_grad %q, %q, %v grad(%o) {num_heads = 2 : i64, chunk_size = 256 : i64}
+      : (tensor<1x2048x64xf32>, tensor<1x2048x64xf32>, tensor<1x2048x512xf32>, tensor<1x2048x512xf32>)
+      -> (tensor<1x2048x64xf32>, tensor<1x2048x64xf32>, tensor<1x2048x512xf32>)
+  %bo = megalodon.chunk_attention %bq, %bq, %bv {num_heads = 4 : i64, chunk_size = 2048 : i64}
+      : (tensor<1x4096x512xf32>, tensor<1x4096x512xf32>, tensor<1x4096x4096xf32>) -> tensor<1x4096x4096xf32>
+  %so = megalodon.chunk_attention %sq, %sq, %sv {num_heads = 2 : i64, chunk_size = 32 : i64}
+      : (tensor<1x12x64xf32>, tensor<1x12x64xf32>, tensor<1x12x512xf32>) -> tensor<1x12x512xf32>
+  %do = megalodon.chunk_attention %sq, %sq, %sv cache(%kc, %vc, %len) {num_heads = 2 : i64, chunk_size = 32 : i64}
+      : (tensor<1x12x64xf32>, tensor<1x12x64xf32>, tensor<1x12x512xf32>, tensor<1x32x64xf32>, tensor<1x32x512xf32>, tensor<i64>) -> tensor<1x12x512xf32>
+  return
+}

@@ -112,3 +112,53 @@ func.func @checkpoint_too_long(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, 
       -> (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
   return
 }
+
+// -----
+
+func.func @attention_blocks_fit(%q: tensor<1x40x32xf32>, %v: tensor<1x40x64xf32>) {
+  %o = megalodon.chunk_attention %q, %q, %v {num_heads = 2 : i64, chunk_size = 20 : i64,
+      megalodon.tile_config = #megalodon.tile_config<{query_block = 20 : i64, key_block = 3 : i64}, source = "user">}
+      : (tensor<1x40x32xf32>, tensor<1x40x32xf32>, tensor<1x40x64xf32>) -> tensor<1x40x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_block_too_long(%q: tensor<1x40x32xf32>, %v: tensor<1x40x64xf32>) {
+  // expected-error @+1 {{tile config: key_block (32) exceeds the 20 rows of a chunk}}
+  %o = megalodon.chunk_attention %q, %q, %v {num_heads = 2 : i64, chunk_size = 20 : i64,
+      megalodon.tile_config = #megalodon.tile_config<{query_block = 8 : i64, key_block = 32 : i64}, source = "user">}
+      : (tensor<1x40x32xf32>, tensor<1x40x32xf32>, tensor<1x40x64xf32>) -> tensor<1x40x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_grad_block_too_long(%q: tensor<1x12x32xf32>, %v: tensor<1x12x64xf32>) {
+  // expected-error @+1 {{tile config: query_block (16) exceeds the 12 rows of a chunk}}
+  %gq, %gk, %gv = megalodon.chunk_attention_grad %q, %q, %v grad(%v) {num_heads = 2 : i64, chunk_size = 20 : i64,
+      megalodon.tile_config = #megalodon.tile_config<{query_block = 16 : i64, key_block = 4 : i64}, source = "user">}
+      : (tensor<1x12x32xf32>, tensor<1x12x32xf32>, tensor<1x12x64xf32>, tensor<1x12x64xf32>)
+      -> (tensor<1x12x32xf32>, tensor<1x12x32xf32>, tensor<1x12x64xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_missing_size(%q: tensor<1x40x32xf32>, %v: tensor<1x40x64xf32>) {
+  // expected-error @+1 {{key_block}}
+  %o = megalodon.chunk_attention %q, %q, %v {num_heads = 2 : i64, chunk_size = 20 : i64,
+      megalodon.tile_config = #megalodon.tile_config<{query_block = 8 : i64}, source = "user">}
+      : (tensor<1x40x32xf32>, tensor<1x40x32xf32>, tensor<1x40x64xf32>) -> tensor<1x40x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_decoding(%q: tensor<1x4x32xf32>, %v: tensor<1x4x64xf32>, %kc: tensor<1x20x32xf32>, %vc: tensor<1x20x64xf32>, %len: tensor<i64>) {
+  // expected-error @+1 {{tile config: the decoding form (a KV cache that is read) has no tiled lowering}}
+  %o = megalodon.chunk_attention %q, %q, %v cache(%kc, %vc, %len) {num_heads = 2 : i64, chunk_size = 20 : i64,
+      megalodon.tile_config = #megalodon.tile_config<{query_block = 4 : i64, key_block = 4 : i64}, source = "user">}
+      : (tensor<1x4x32xf32>, tensor<1x4x32xf32>, tensor<1x4x64xf32>, tensor<1x20x32xf32>, tensor<1x20x64xf32>, tensor<i64>) -> tensor<1x4x64xf32>
+  return
+}

@@ -9,9 +9,10 @@
 // backward's two products per forward product), and the process's peak
 // resident memory after each length is printed as an upper bound of the
 // step's activation memory. `--tile=false` compiles without the tiling
-// passes, for side-by-side comparisons; `--op cema` times one op instead
-// (BenchScan.cpp), and `--profile` every op of the step alone
-// (BenchProfile.cpp). A benchmark, not a test: numbers vary with machine load.
+// passes, for side-by-side comparisons; `--op cema` and `--op attention`
+// time one op instead (BenchScan.cpp, BenchAttention.cpp), and `--profile`
+// every op of the step alone (BenchProfile.cpp). A benchmark, not a test:
+// numbers vary with machine load.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,7 +73,8 @@ static cl::opt<bool>
 static cl::opt<std::string>
     op("op",
        cl::desc("Time one op instead of the model: 'cema' (tiled vs untiled "
-                "scan against the FMA peak)"),
+                "scan against the FMA peak) or 'attention' (chunk attention "
+                "and its gradient, tiled vs untiled)"),
        cl::sub(tool::benchCommand));
 static cl::opt<std::string>
     tuning("tuning",
@@ -166,12 +168,15 @@ llvm::Error tool::runBench() {
   if (profile)
     return tool::runProfileBench(*cfg, lengths.front(), batch, iterations,
                                  train, cacheDir);
-  if (!op.empty()) {
-    if (op != "cema")
-      return llvm::createStringError("--op must be cema, got '" + op + "'");
+  if (op == "cema")
     return tool::runScanBench(*cfg, lengths, batch, iterations, threads,
                               tileSizes, cacheDir);
-  }
+  if (op == "attention")
+    return tool::runAttentionBench(*cfg, lengths, batch, iterations, threads,
+                                   tileSizes, cacheDir);
+  if (!op.empty())
+    return llvm::createStringError("--op must be cema or attention, got '" +
+                                   op + "'");
 
   rt::TensorMap weights;
   if (weightsPath.empty()) {

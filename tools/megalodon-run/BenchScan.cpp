@@ -109,25 +109,10 @@ llvm::Expected<double> measureFmaPeak(mlir::MLIRContext &context,
   return 2.0 * static_cast<double>(threads * kChains * kSteps * lanes) / *t;
 }
 
-/// `sizes` ("block_time=128,lanes=16,state_group=4") as the op's attribute
-/// dictionary, or "" to leave the choice to the pipeline.
-std::string tileConfigAttr(llvm::StringRef sizes) {
-  if (sizes.empty())
-    return "";
-  std::string entries;
-  llvm::SmallVector<llvm::StringRef> items;
-  sizes.split(items, ',');
-  for (llvm::StringRef item : items) {
-    auto [name, value] = item.split('=');
-    entries += (entries.empty() ? "" : ", ") + name.trim().str() + " = " +
-               value.trim().str() + " : i64";
-  }
-  return "{megalodon.tile_config = #megalodon.tile_config<{" + entries +
-         "}, source = \"user\">}";
-}
-
 std::string cemaIR(int64_t B, int64_t L, int64_t D, int64_t N,
                    llvm::StringRef sizes) {
+  std::string config = tool::tileConfigEntry(sizes);
+  std::string attrs = config.empty() ? "" : "{" + config + "}";
   return llvm::formatv(R"mlir(
     func.func @f(%x: tensor<{0}x{1}x{2}xf32>, %a: tensor<{2}x{3}x1xf32>,
                  %d: tensor<{2}x{3}x1xf32>, %t: tensor<{2}x1x1xf32>,
@@ -139,7 +124,7 @@ std::string cemaIR(int64_t B, int64_t L, int64_t D, int64_t N,
           -> (tensor<{0}x{1}x{2}xf32>, tensor<{0}x{2}x{3}xcomplex<f32>>)
       return %y : tensor<{0}x{1}x{2}xf32>
     })mlir",
-                       B, L, D, N, tileConfigAttr(sizes));
+                       B, L, D, N, attrs);
 }
 
 rt::HostTensor uniformTensor(std::vector<int64_t> shape, std::mt19937 &rng) {

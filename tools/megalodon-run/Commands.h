@@ -42,6 +42,14 @@ llvm::Error runScanBench(const ModelConfig &config,
                          const std::string &tileSizes,
                          const std::string &cacheDir);
 
+/// `bench --op attention`: chunk_attention and its gradient at each length,
+/// tiled and untiled (BenchAttention.cpp).
+llvm::Error runAttentionBench(const ModelConfig &config,
+                              const std::vector<int64_t> &lengths,
+                              int64_t batch, int iterations, int64_t threads,
+                              const std::string &tileSizes,
+                              const std::string &cacheDir);
+
 /// `bench --profile`: each distinct op of @train_step (with `train`) or
 /// @forward timed alone, ranked by total time (BenchProfile.cpp).
 llvm::Error runProfileBench(const ModelConfig &config, int64_t seqLen,

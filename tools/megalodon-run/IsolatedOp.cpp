@@ -38,12 +38,25 @@ mlir::OwningOpRef<mlir::ModuleOp> tool::isolateOp(mlir::Operation *op,
   return module;
 }
 
-llvm::Expected<double> tool::timeIsolatedOp(mlir::Operation *op,
-                                            mlir::DictionaryAttr sizes,
-                                            const CpuCompileOptions &options,
-                                            int calls) {
-  mlir::OwningOpRef<mlir::ModuleOp> module = isolateOp(op, sizes);
-  auto fn = CompiledFunction::create(*module, "f", {}, options);
+std::string tool::tileConfigEntry(llvm::StringRef sizes) {
+  if (sizes.empty())
+    return "";
+  std::string entries;
+  llvm::SmallVector<llvm::StringRef> items;
+  sizes.split(items, ',');
+  for (llvm::StringRef item : items) {
+    auto [name, value] = item.split('=');
+    entries += (entries.empty() ? "" : ", ") + name.trim().str() + " = " +
+               value.trim().str() + " : i64";
+  }
+  return "megalodon.tile_config = #megalodon.tile_config<{" + entries +
+         "}, source = \"user\">";
+}
+
+llvm::Expected<double> tool::timeFunction(mlir::ModuleOp module,
+                                          const CpuCompileOptions &options,
+                                          int calls) {
+  auto fn = CompiledFunction::create(module, "f", {}, options);
   if (!fn)
     return fn.takeError();
 
@@ -61,6 +74,14 @@ llvm::Expected<double> tool::timeIsolatedOp(mlir::Operation *op,
   for (const rt::HostTensor &t : args)
     pointers.push_back(&t);
   return medianCallSeconds(**fn, pointers, calls);
+}
+
+llvm::Expected<double> tool::timeIsolatedOp(mlir::Operation *op,
+                                            mlir::DictionaryAttr sizes,
+                                            const CpuCompileOptions &options,
+                                            int calls) {
+  mlir::OwningOpRef<mlir::ModuleOp> module = isolateOp(op, sizes);
+  return timeFunction(*module, options, calls);
 }
 
 llvm::Expected<double>

@@ -24,11 +24,23 @@ namespace megalodon::tool {
 mlir::OwningOpRef<mlir::ModuleOp>
 isolateOp(mlir::Operation *op, mlir::DictionaryAttr sizes = nullptr);
 
+/// `sizes` ("block_time=128,lanes=16,state_group=4") as the entry of an
+/// op's attribute dictionary that sets its tile config (source "user"), or
+/// "" for none.
+std::string tileConfigEntry(llvm::StringRef sizes);
+
 /// The median seconds of `calls` calls of `fn` on `inputs`, after one
 /// warm-up call; results go to buffers allocated once.
 llvm::Expected<double>
 medianCallSeconds(const CompiledFunction &fn,
                   const std::vector<const rt::HostTensor *> &inputs, int calls);
+
+/// Compiles @f of `module` and returns the median seconds of `calls` calls
+/// (after one warm-up call) on uniform random inputs in [-1, 1); integer
+/// inputs are zeros.
+llvm::Expected<double> timeFunction(mlir::ModuleOp module,
+                                    const CpuCompileOptions &options,
+                                    int calls);
 
 /// Compiles `op` alone and returns the median seconds of `calls` calls
 /// (after one warm-up call) on uniform random inputs in [-1, 1); integer

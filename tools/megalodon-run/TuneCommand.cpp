@@ -283,14 +283,14 @@ llvm::Error tool::runTune() {
       entry = tuned.find(op.key);
     }
     table.push_back(llvm::formatv(
-        "{0,-20} x{1,-3} {2,12:F1} {3,12:F1} {4,8:F2}x  {5}",
+        "{0,-30} x{1,-3} {2,12:F1} {3,12:F1} {4,8:F2}x  {5}",
         op.op->getName().getStringRef(), op.count, entry->defaultTimeNs * 1e-3,
         entry->timeNs * 1e-3,
         entry->timeNs > 0 ? double(entry->defaultTimeNs) / entry->timeNs : 1.0,
         describe(entry->sizes)));
   }
   llvm::outs()
-      << "\nop                   count   default_us     tuned_us  speedup  "
+      << "\nop                             count   default_us     tuned_us  speedup  "
          "sizes\n";
   for (const std::string &line : table)
     llvm::outs() << line << "\n";

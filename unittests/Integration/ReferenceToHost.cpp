@@ -2,6 +2,9 @@
 
 #include "ReferenceToHost.h"
 
+#include "megalodon/Driver/CompiledFunction.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 #include <cmath>
@@ -69,4 +72,25 @@ double megalodon::testing::relativeL2Error(const std::vector<double> &got,
     norm += want[i] * want[i];
   }
   return norm > 0.0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}
+
+llvm::Expected<std::vector<rt::HostTensor>>
+megalodon::testing::compileAndCall(mlir::ModuleOp module, llvm::StringRef name,
+                                   const std::vector<RefValue> &args,
+                                   const std::string &cacheDir) {
+  auto func = module.lookupSymbol<mlir::func::FuncOp>(name);
+  if (!func)
+    return llvm::createStringError("no function @" + name.str());
+  CpuCompileOptions options;
+  options.cacheDir = cacheDir;
+  auto compiled = CompiledFunction::create(module, name, {}, options);
+  if (!compiled)
+    return compiled.takeError();
+  std::vector<rt::HostTensor> inputs;
+  for (auto [arg, type] : llvm::zip(args, func.getArgumentTypes()))
+    inputs.push_back(toHostTensor(arg, type));
+  std::vector<const rt::HostTensor *> pointers;
+  for (const rt::HostTensor &t : inputs)
+    pointers.push_back(&t);
+  return (*compiled)->call(pointers);
 }

@@ -11,7 +11,11 @@
 #include "megalodon/Reference/Interpreter.h"
 #include "megalodon/runtime/HostTensor.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Types.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
 
 #include <vector>
 
@@ -26,6 +30,14 @@ std::vector<double> flattenReference(const ref::RefValue &value);
 /// |got - want|_2 / |want|_2 (|got - want|_2 when want is zero).
 double relativeL2Error(const std::vector<double> &got,
                        const std::vector<double> &want);
+
+/// Compiles @`name` of `module` for the host (artifacts cached under
+/// `cacheDir`) and calls it on `args`, the reference interpreter's
+/// arguments.
+llvm::Expected<std::vector<rt::HostTensor>>
+compileAndCall(mlir::ModuleOp module, llvm::StringRef name,
+               const std::vector<ref::RefValue> &args,
+               const std::string &cacheDir);
 
 } // namespace megalodon::testing
 

@@ -15,7 +15,6 @@
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
-#include "megalodon/Driver/CompiledFunction.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -105,18 +104,9 @@ TEST_P(TiledCemaTest, MatchesReference) {
   ASSERT_TRUE(static_cast<bool>(expected))
       << llvm::toString(expected.takeError());
 
-  CpuCompileOptions options;
-  options.cacheDir = ::testing::TempDir() + "megalodon-tiled-cema-artifacts";
-  auto compiled = CompiledFunction::create(*module, "f", {}, options);
-  ASSERT_TRUE(static_cast<bool>(compiled))
-      << llvm::toString(compiled.takeError());
-  std::vector<rt::HostTensor> inputs;
-  for (auto [arg, type] : llvm::zip(args, func.getArgumentTypes()))
-    inputs.push_back(toHostTensor(arg, type));
-  std::vector<const rt::HostTensor *> pointers;
-  for (const rt::HostTensor &t : inputs)
-    pointers.push_back(&t);
-  auto results = (*compiled)->call(pointers);
+  auto results =
+      compileAndCall(*module, "f", args,
+                     ::testing::TempDir() + "megalodon-tiled-cema-artifacts");
   ASSERT_TRUE(static_cast<bool>(results))
       << llvm::toString(results.takeError());
   ASSERT_EQ(results->size(), expected->size());

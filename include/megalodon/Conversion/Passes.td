@@ -67,4 +67,39 @@ def TileCema : Pass<"megalodon-tile-cema"> {
   ];
 }
 
+def TileAttention : Pass<"megalodon-tile-attention"> {
+  let summary = "Blocked chunk attention with an online softmax for ops with "
+                "a tile config";
+  let description = [{
+    Rewrites each `megalodon.chunk_attention` (training form) and
+    `megalodon.chunk_attention_grad` that carries a tile config
+    (`query_block`, `key_block`) into blocked loops: per (batch, head,
+    chunk) in parallel, per block of queries, the key blocks up to the
+    block's last query are visited with a running row maximum, row sum and
+    output accumulator, so only one [query_block, key_block] score block is
+    live and the key blocks after the diagonal are skipped. The gradient
+    recomputes the block's softmax statistics, then accumulates gq, gk and
+    gv block pair by block pair. Blocks need not divide the chunk: a last
+    block starts early enough to fit and its overlap is masked. Ops without
+    a config keep the untiled lowering of megalodon-convert-to-linalg.
+
+    ```mlir
+    scf.forall (%b, %h, %c) in (B, H, L / C) {
+      scf.for %q0 = 0 to C step query_block {       // running max, sum, acc
+        scf.for %k0 = 0 to %q0 + query_block step key_block {
+          // scores, rescale, P V into the accumulator
+        }
+      }
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // MEGALODON_CONVERSION_PASSES_TD

@@ -53,9 +53,11 @@ std::optional<int64_t> getTileSize(DictionaryAttr sizes, llvm::StringRef name);
 llvm::LogicalResult requireTileSizeNames(Operation *op, DictionaryAttr sizes,
                                          llvm::ArrayRef<llvm::StringRef> names);
 
-/// What identifies an op instance to the tuning database: its name and
-/// operand and result types, e.g. "megalodon.cema(tensor<1x64x32xf32>, ...)
-/// -> (tensor<1x64x32xf32>, ...)".
+/// What identifies an op instance to the tuning database: its name,
+/// operand and result types and attributes other than the tile config, e.g.
+/// "megalodon.cema(tensor<1x64x32xf32>, ...) -> (tensor<1x64x32xf32>, ...)"
+/// or "megalodon.chunk_attention(...) -> (...) {chunk_size = 16 : i64,
+/// num_heads = 2 : i64}".
 std::string tileOpSignature(Operation *op);
 
 /// The compiler as the tuning database keys it: the project's and LLVM's

@@ -124,6 +124,20 @@ Value attention::matmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
       .getResult(0);
 }
 
+/// The transpose of a rank-2 tensor, materialized so that the products with
+/// a transposed left operand become plain matmuls (the vector kernels take
+/// A as [M, K] only).
+Value attention::transpose(OpBuilder &b, Location loc, Value matrix) {
+  auto type = cast<RankedTensorType>(matrix.getType());
+  Value empty = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{type.getDimSize(1), type.getDimSize(0)},
+      b.getF32Type());
+  return linalg::TransposeOp::create(b, loc, matrix, empty,
+                                     ArrayRef<int64_t>{1, 0})
+      .getResult()
+      .front();
+}
+
 //===----------------------------------------------------------------------===//
 // shared_qk
 //===----------------------------------------------------------------------===//

@@ -34,6 +34,8 @@ Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
 /// `blocks`, plus per-query inputs `rowInputs` [queries]; `init` is
 /// [queries] when `reduceKeys`, [queries, keys] otherwise. `body` gets the
 /// block arguments and returns the value to yield.
+Value transpose(OpBuilder &b, Location loc, Value matrix);
+
 Value queryKeyGeneric(
     OpBuilder &b, Location loc, ValueRange blocks, ValueRange rowInputs,
     Value init, bool reduceKeys,

@@ -192,19 +192,6 @@ struct RotaryGradLowering : OpConversionPattern<RotaryGradOp> {
 // chunk_attention_grad
 //===----------------------------------------------------------------------===//
 
-/// The transpose of a rank-2 tensor, materialized so that the products with
-/// a transposed left operand become plain matmuls (the vector kernels take
-/// A as [M, K] only).
-Value transpose(OpBuilder &b, Location loc, Value matrix) {
-  auto type = cast<RankedTensorType>(matrix.getType());
-  Value empty =
-      createEmptyF32(b, loc, {type.getDimSize(1), type.getDimSize(0)});
-  return linalg::TransposeOp::create(b, loc, matrix, empty,
-                                     ArrayRef<int64_t>{1, 0})
-      .getResult()
-      .front();
-}
-
 /// The gradients of one head of one chunk: q, k [T, dz], v, gOut [T, dv].
 /// Returns {gq, gk, gv}.
 std::array<Value, 3> attendBlockGrad(OpBuilder &b, Location loc, Value q,
@@ -223,7 +210,7 @@ std::array<Value, 3> attendBlockGrad(OpBuilder &b, Location loc, Value q,
       attention::maskedSoftmax(b, loc, scores, /*keyOffset=*/Value());
 
   // out = P V: gv = P^T gO and gP = gO V^T.
-  Value gv = matmul(b, loc, transpose(b, loc, weights), gOut,
+  Value gv = matmul(b, loc, attention::transpose(b, loc, weights), gOut,
                     /*transposeRhs=*/false);
   Value gWeights = matmul(b, loc, gOut, v, /*transposeRhs=*/true);
 
@@ -244,7 +231,7 @@ std::array<Value, 3> attendBlockGrad(OpBuilder &b, Location loc, Value q,
 
   // scores = Q K^T: gq = gS K and gk = gS^T Q.
   Value gq = matmul(b, loc, gScores, k, /*transposeRhs=*/false);
-  Value gk = matmul(b, loc, transpose(b, loc, gScores), q,
+  Value gk = matmul(b, loc, attention::transpose(b, loc, gScores), q,
                     /*transposeRhs=*/false);
   return {gq, gk, gv};
 }

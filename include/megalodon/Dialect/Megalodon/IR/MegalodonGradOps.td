@@ -358,7 +358,8 @@ def Megalodon_RotaryGradOp : Megalodon_Op<"rotary_grad"> {
   }];
 }
 
-def Megalodon_ChunkAttentionGradOp : Megalodon_Op<"chunk_attention_grad"> {
+def Megalodon_ChunkAttentionGradOp : Megalodon_Op<"chunk_attention_grad",
+    [DeclareOpInterfaceMethods<TunableOpInterface>]> {
   let summary = "Gradient of the chunked causal attention (no cache)";
   let description = [{
     The backward of `megalodon.chunk_attention` without a cache (training),

@@ -341,7 +341,7 @@ def Megalodon_RotaryOp : Megalodon_DifferentiableOp<"rotary"> {
 }
 
 def Megalodon_ChunkAttentionOp : Megalodon_DifferentiableOp<"chunk_attention",
-    [AttrSizedOperandSegments]> {
+    [AttrSizedOperandSegments, DeclareOpInterfaceMethods<TunableOpInterface>]> {
   let summary = "Causal softmax attention inside fixed-size chunks";
   let description = [{
     Multi-head attention of `q, k : [B, L, H * dz]` over `v : [B, L, H * dv]`
