@@ -4,14 +4,16 @@
 // Defaults follow the target facts: the widest vector that divides D, as
 // many states per pass as fit in the registers with their coefficients
 // (7 G + 4 vectors), and a power-of-two block whose x and y slices fill a
-// quarter of L1. A config already present is kept.
+// quarter of L1. The gradient checkpoints every ceil(sqrt(L)) steps and
+// carries 7 vectors per state (7 G + 6 registers). A config already
+// present is kept.
 
 // AVX512-LABEL: func.func @wide
 // AVX512: megalodon.cema {{.*}}{megalodon.tile_config = #megalodon.tile_config<{block_time = 64 : i64, lanes = 16 : i64, state_group = 4 : i64}, source = "default">}
-// AVX512: megalodon.cema_grad {{.*}}{megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 46 : i64}, source = "default">}
+// AVX512: megalodon.cema_grad {{.*}}{megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 46 : i64, lanes = 16 : i64, state_group = 2 : i64}, source = "default">}
 // AVX2-LABEL: func.func @wide
 // AVX2: megalodon.cema {{.*}}{megalodon.tile_config = #megalodon.tile_config<{block_time = 128 : i64, lanes = 8 : i64, state_group = 1 : i64}, source = "default">}
-// AVX2: megalodon.cema_grad {{.*}}{megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 46 : i64}, source = "default">}
+// AVX2: megalodon.cema_grad {{.*}}{megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 46 : i64, lanes = 8 : i64, state_group = 1 : i64}, source = "default">}
 func.func @wide(%x: tensor<1x2048x256xf32>, %a: tensor<256x16x1xf32>,
                 %t: tensor<256x1x1xf32>, %g: tensor<256x16x2xf32>,
                 %o: tensor<256x1xf32>) {

@@ -107,7 +107,7 @@ func.func @checkpoint_too_long(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, 
       -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
   // expected-error @+1 {{tile config: checkpoint_block (40) exceeds the 32 time steps}}
   %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) grad(%y)
-      {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 40 : i64}, source = "user">}
+      {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 40 : i64, lanes = 16 : i64, state_group = 1 : i64}, source = "user">}
       : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>, tensor<1x32x64xf32>)
       -> (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
   return
@@ -160,5 +160,27 @@ func.func @attention_decoding(%q: tensor<1x4x32xf32>, %v: tensor<1x4x64xf32>, %k
   %o = megalodon.chunk_attention %q, %q, %v cache(%kc, %vc, %len) {num_heads = 2 : i64, chunk_size = 20 : i64,
       megalodon.tile_config = #megalodon.tile_config<{query_block = 4 : i64, key_block = 4 : i64}, source = "user">}
       : (tensor<1x4x32xf32>, tensor<1x4x32xf32>, tensor<1x4x64xf32>, tensor<1x20x32xf32>, tensor<1x20x64xf32>, tensor<i64>) -> tensor<1x4x64xf32>
+  return
+}
+
+// -----
+
+func.func @adjoint_too_many_registers(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: lanes 16 x state_group 4 keeps 34 vectors live across the adjoint's steps, more than the target's 32 registers}}
+  %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) grad(%x)
+      {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 8 : i64, lanes = 16 : i64, state_group = 4 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>, tensor<1x32x64xf32>)
+      -> (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+  return
+}
+
+// -----
+
+func.func @adjoint_missing_lanes(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{missing integer 'lanes'}}
+  %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) grad(%x)
+      {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 8 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>, tensor<1x32x64xf32>)
+      -> (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
   return
 }

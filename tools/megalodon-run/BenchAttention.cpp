@@ -42,10 +42,9 @@ std::string attentionIR(const ModelConfig &c, int64_t batch, int64_t length,
       llvm::formatv("tensor<{0}x{1}x{2}xf32>", batch, length, c.z_dim);
   std::string v =
       llvm::formatv("tensor<{0}x{1}x{2}xf32>", batch, length, c.value_dim);
-  std::string attrs =
-      llvm::formatv("{num_heads = {0} : i64, chunk_size = {1} : i64{2}{3}}",
-                    c.num_heads, c.chunk_size, extra.empty() ? "" : ", ",
-                    extra);
+  std::string attrs = llvm::formatv(
+      "{num_heads = {0} : i64, chunk_size = {1} : i64{2}{3}}", c.num_heads,
+      c.chunk_size, extra.empty() ? "" : ", ", extra);
   if (!gradient)
     return llvm::formatv(R"mlir(
       func.func @f(%q: {0}, %k: {0}, %v: {1}) -> {1} {
@@ -64,8 +63,8 @@ std::string attentionIR(const ModelConfig &c, int64_t batch, int64_t length,
 
 /// The block sizes the tiled variant gets: the config written in `module`
 /// (from --tile-sizes), or the op's default for the host.
-llvm::Expected<std::pair<int64_t, int64_t>>
-blockSizes(mlir::ModuleOp module, int64_t threads) {
+llvm::Expected<std::pair<int64_t, int64_t>> blockSizes(mlir::ModuleOp module,
+                                                       int64_t threads) {
   mlir::Operation *op = nullptr;
   module.walk([&](mlir::megalodon::TunableOpInterface t) { op = t; });
   if (!op)
@@ -75,21 +74,21 @@ blockSizes(mlir::ModuleOp module, int64_t threads) {
           mlir::megalodon::kTileConfigAttrName))
     sizes = config.getSizes();
   else
-    sizes = llvm::cast<mlir::megalodon::TunableOpInterface>(op)
-                .getDefaultTileSizes(
-                    mlir::megalodon::TargetFacts::host(threads));
+    sizes =
+        llvm::cast<mlir::megalodon::TunableOpInterface>(op).getDefaultTileSizes(
+            mlir::megalodon::TargetFacts::host(threads));
   if (!sizes)
     return llvm::createStringError("the op has no tiled form here");
   std::string why;
   {
-    mlir::ScopedDiagnosticHandler capture(
-        module.getContext(), [&](mlir::Diagnostic &d) {
-          why = d.str();
-          return mlir::success();
-        });
-    if (failed(llvm::cast<mlir::megalodon::TunableOpInterface>(op)
-                   .verifyTileSizes(
-                       sizes, mlir::megalodon::TargetFacts::host(threads))))
+    mlir::ScopedDiagnosticHandler capture(module.getContext(),
+                                          [&](mlir::Diagnostic &d) {
+                                            why = d.str();
+                                            return mlir::success();
+                                          });
+    if (failed(
+            llvm::cast<mlir::megalodon::TunableOpInterface>(op).verifyTileSizes(
+                sizes, mlir::megalodon::TargetFacts::host(threads))))
       return llvm::createStringError("--tile-sizes: " + why);
   }
   return std::make_pair(
@@ -148,16 +147,15 @@ llvm::Error tool::runAttentionBench(const ModelConfig &config,
       if (!tiledTime)
         return tiledTime.takeError();
       double flops = gradient ? 2 * forwardFlops : forwardFlops;
-      std::string blocks = llvm::formatv("{0}x{1}", sizes->first,
-                                         sizes->second);
+      std::string blocks =
+          llvm::formatv("{0}x{1}", sizes->first, sizes->second);
       llvm::outs() << llvm::format(
           "%6lld  %-8s  %8s  %10.3f  %7.2f  %10.0f  %10.3f  %7.2f  %10.0f  "
           "%6.2fx\n",
           static_cast<long long>(L), gradient ? "gradient" : "forward",
           blocks.c_str(), *untiledTime * 1e3, flops / *untiledTime * 1e-9,
-          rows * rows * 4.0 / 1024, *tiledTime * 1e3,
-          flops / *tiledTime * 1e-9, sizes->first * sizes->second * 4.0 / 1024,
-          *untiledTime / *tiledTime);
+          rows * rows * 4.0 / 1024, *tiledTime * 1e3, flops / *tiledTime * 1e-9,
+          sizes->first * sizes->second * 4.0 / 1024, *untiledTime / *tiledTime);
       llvm::outs().flush();
     }
   }

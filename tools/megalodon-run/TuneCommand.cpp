@@ -289,9 +289,9 @@ llvm::Error tool::runTune() {
         entry->timeNs > 0 ? double(entry->defaultTimeNs) / entry->timeNs : 1.0,
         describe(entry->sizes)));
   }
-  llvm::outs()
-      << "\nop                             count   default_us     tuned_us  speedup  "
-         "sizes\n";
+  llvm::outs() << "\nop                             count   default_us     "
+                  "tuned_us  speedup  "
+                  "sizes\n";
   for (const std::string &line : table)
     llvm::outs() << line << "\n";
   if (hits == ops.size())

@@ -172,7 +172,8 @@ TEST_F(CompiledStreamingTest, SavedStateContinuesIdentically) {
   ASSERT_FALSE(static_cast<bool>(loaded)) << llvm::toString(std::move(loaded));
   EXPECT_EQ(fresh->position(), split);
   EXPECT_EQ(fresh->lastLogits().vec(), resumed->lastLogits().vec());
-  llvm::ArrayRef<int32_t> rest = llvm::ArrayRef<int32_t>(tokens).drop_front(split);
+  llvm::ArrayRef<int32_t> rest =
+      llvm::ArrayRef<int32_t>(tokens).drop_front(split);
   ASSERT_FALSE(static_cast<bool>(resumed->feed(rest, collect(expected))));
   ASSERT_FALSE(static_cast<bool>(fresh->feed(rest, collect(got))));
   ASSERT_EQ(got.size(), rest.size() * config.vocab_size);

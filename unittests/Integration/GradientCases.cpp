@@ -292,8 +292,9 @@ GradCase caseCemaFresh() {
 }
 
 /// The backward scan with a checkpoint every 2 of 7 steps (blocks of 2, 2,
-/// 2 and 1) instead of the default ceil(sqrt(7)) = 3: the tile config of
-/// cema_grad sets the interval.
+/// 2 and 1) instead of the default ceil(sqrt(7)) = 3, one state per group:
+/// the tile config of cema_grad sets the interval (compiled, the vector
+/// adjoint scan of megalodon-tile-cema runs it).
 GradCase caseCemaCheckpointBlocks() {
   GradCase c;
   c.ir = R"mlir(
@@ -308,7 +309,7 @@ GradCase caseCemaCheckpointBlocks() {
           -> (tensor<1x7x2xf32>, tensor<1x2x3xcomplex<f32>>)
       %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x
           params(%a, %d, %t, %g, %o) grad(%gy)
-          {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 2 : i64}, source = "user">}
+          {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 2 : i64, lanes = 2 : i64, state_group = 1 : i64}, source = "user">}
           : (tensor<1x7x2xf32>, tensor<2x3x1xf32>, tensor<2x3x1xf32>, tensor<2x1x1xf32>,
              tensor<2x3x2xf32>, tensor<2x1xf32>, tensor<1x7x2xf32>)
           -> (tensor<1x7x2xf32>, tensor<2x3x1xf32>, tensor<2x3x1xf32>, tensor<2x1x1xf32>,

@@ -1,12 +1,13 @@
-//===- TiledCemaTest.cpp - The two-level cema scan vs the reference -------===//
+//===- TiledCemaTest.cpp - The vector cema scans vs the reference ---------===//
 //
-// megalodon.cema with a hand-written tile config goes through
-// megalodon-tile-cema (the CPU pipeline's tiling stage) and must match the
-// fp64 reference interpreter: y and the last state, per tensor, to a
-// relative L2 error of 1e-5. The configs cover one and several state groups,
-// one and two vectors of lanes, time blocks that do and do not divide the
-// sequence (a ragged last block), a block of one step, a carried state and
-// none, and a last state that the function does not return.
+// megalodon.cema and megalodon.cema_grad with a hand-written tile config go
+// through megalodon-tile-cema (the CPU pipeline's tiling stage) and must
+// match the fp64 reference interpreter, per result tensor, to a relative L2
+// error of 1e-5. The configs cover one and several state groups, one and
+// two vectors of lanes, time (or checkpoint) blocks that do and do not
+// divide the sequence (a ragged last block), blocks of one step, a carried
+// state (and, for the gradient, a cotangent of the last state) and none,
+// and a last state that the function does not return.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,7 @@
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
+#include "megalodon/Interfaces/TunableOpInterface.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -69,41 +71,83 @@ std::string cemaIR(const TiledCase &c) {
                        results, returned);
 }
 
-class TiledCemaTest : public ::testing::TestWithParam<TiledCase> {};
+/// cema_grad with the case's config: checkpoint_block = block_time; with
+/// `carried`, a carried state hx and a cotangent of the last state.
+std::string cemaGradIR(const TiledCase &c) {
+  std::string x =
+      llvm::formatv("tensor<{0}x{1}x{2}xf32>", c.batch, c.steps, c.channels);
+  std::string dn1 =
+      llvm::formatv("tensor<{0}x{1}x1xf32>", c.channels, c.states);
+  std::string d11 = llvm::formatv("tensor<{0}x1x1xf32>", c.channels);
+  std::string dn2 =
+      llvm::formatv("tensor<{0}x{1}x2xf32>", c.channels, c.states);
+  std::string d1 = llvm::formatv("tensor<{0}x1xf32>", c.channels);
+  std::string h = llvm::formatv("tensor<{0}x{1}x{2}xcomplex<f32>>", c.batch,
+                                c.channels, c.states);
+  std::string config = llvm::formatv(
+      "{megalodon.tile_config = #megalodon.tile_config<{{checkpoint_block = "
+      "{0} : i64, lanes = {1} : i64, state_group = {2} : i64}, source = "
+      "\"user\">}",
+      c.blockTime, c.lanes, c.stateGroup);
+  std::string params =
+      x + ", " + dn1 + ", " + dn1 + ", " + d11 + ", " + dn2 + ", " + d1;
+  std::string results = params;
+  std::string args = "%x: " + x + ", %a: " + dn1 + ", %d: " + dn1 +
+                     ", %t: " + d11 + ", %g: " + dn2 + ", %o: " + d1 +
+                     ", %gy: " + x;
+  std::string operandTypes = params + ", " + x;
+  std::string names = "%gx, %ga, %gd, %gt, %gg, %go";
+  std::string state, grads = "%gy";
+  if (c.carried) {
+    args += ", %hx: " + h + ", %gh: " + h;
+    operandTypes = params + ", " + h + ", " + x + ", " + h;
+    results += ", " + h;
+    names += ", %ghx";
+    state = " state(%hx)";
+    grads += ", %gh";
+  }
+  return llvm::formatv(R"mlir(
+    func.func @f({0}) -> ({1}) {
+      {2} = megalodon.cema_grad %x params(%a, %d, %t, %g, %o){3}
+          grad({4}) {5} : ({6}) -> ({1})
+      return {2} : {1}
+    })mlir",
+                       args, results, names, state, grads, config,
+                       operandTypes);
+}
 
-TEST_P(TiledCemaTest, MatchesReference) {
-  const TiledCase &c = GetParam();
+/// Compiles @f of `ir` and checks every result against the reference
+/// interpreter (relative L2 error 1e-5). A config beyond this machine's
+/// registers is rejected by the pipeline's verify pass; such cases are
+/// skipped rather than failed.
+void checkAgainstReference(const std::string &ir, uint64_t seed) {
   mlir::MLIRContext context;
   context.loadDialect<mlir::func::FuncDialect,
                       mlir::megalodon::MegalodonDialect>();
-  std::string ir = cemaIR(c);
   auto module = mlir::parseSourceString<mlir::ModuleOp>(ir, &context);
   ASSERT_TRUE(module) << ir;
   auto func = module->lookupSymbol<mlir::func::FuncOp>("f");
 
-  // A config beyond this machine's registers is rejected by the pipeline's
-  // verify pass; such cases are skipped here rather than failed.
   std::string rejected;
   {
     mlir::ScopedDiagnosticHandler capture(&context, [&](mlir::Diagnostic &d) {
       rejected = d.str();
       return mlir::success();
     });
-    auto cema = *func.getOps<mlir::megalodon::CemaOp>().begin();
-    auto config = cema->getAttrOfType<mlir::megalodon::TileConfigAttr>(
+    auto op = *func.getOps<mlir::megalodon::TunableOpInterface>().begin();
+    auto config = op->getAttrOfType<mlir::megalodon::TileConfigAttr>(
         mlir::megalodon::kTileConfigAttrName);
-    if (failed(cema.verifyTileSizes(config.getSizes(),
-                                    mlir::megalodon::TargetFacts::host())))
+    if (failed(op.verifyTileSizes(config.getSizes(),
+                                  mlir::megalodon::TargetFacts::host())))
       GTEST_SKIP() << "not for this machine: " << rejected;
   }
 
   GradCase draw;
-  draw.seed = 1000 + c.steps;
+  draw.seed = seed;
   std::vector<ref::RefValue> args = drawArguments(func, draw);
   auto expected = ref::interpret(func, args);
   ASSERT_TRUE(static_cast<bool>(expected))
       << llvm::toString(expected.takeError());
-
   auto results =
       compileAndCall(*module, "f", args,
                      ::testing::TempDir() + "megalodon-tiled-cema-artifacts");
@@ -114,7 +158,19 @@ TEST_P(TiledCemaTest, MatchesReference) {
     EXPECT_LE(relativeL2Error((*results)[r].toF64(),
                               flattenReference((*expected)[r])),
               1e-5)
-        << (r == 0 ? "y" : "h_last");
+        << "result " << r;
+}
+
+class TiledCemaTest : public ::testing::TestWithParam<TiledCase> {};
+
+TEST_P(TiledCemaTest, MatchesReference) {
+  checkAgainstReference(cemaIR(GetParam()), 1000 + GetParam().steps);
+}
+
+class TiledCemaGradTest : public ::testing::TestWithParam<TiledCase> {};
+
+TEST_P(TiledCemaGradTest, MatchesReference) {
+  checkAgainstReference(cemaGradIR(GetParam()), 3000 + GetParam().steps);
 }
 
 std::string caseName(const ::testing::TestParamInfo<TiledCase> &info) {
@@ -139,3 +195,16 @@ INSTANTIATE_TEST_SUITE_P(
     caseName);
 
 } // namespace
+
+// block_time is the checkpoint interval here.
+INSTANTIATE_TEST_SUITE_P(
+    Configs, TiledCemaGradTest,
+    ::testing::Values(
+        // name, B, L, D, N, checkpoint_block, lanes, state_group, carried
+        TiledCase{"RaggedBlocks", 2, 37, 32, 4, 6, 16, 2, true},
+        TiledCase{"SeveralStateGroups", 1, 64, 64, 16, 8, 16, 2, false},
+        TiledCase{"NarrowLanesOneState", 2, 23, 16, 4, 5, 4, 1, true},
+        TiledCase{"TwoVectorsOfLanes", 1, 30, 64, 8, 4, 32, 1, true},
+        TiledCase{"OneStepBlocks", 2, 9, 16, 4, 1, 8, 2, true},
+        TiledCase{"WholeSequenceBlock", 1, 40, 16, 6, 40, 16, 3, false}),
+    caseName);

@@ -34,7 +34,8 @@ def ConvertMegalodonToLinalg : Pass<"megalodon-convert-to-linalg", "ModuleOp"> {
 }
 
 def TileCema : Pass<"megalodon-tile-cema"> {
-  let summary = "Two-level vector scan for megalodon.cema with a tile config";
+  let summary = "Two-level vector scans for megalodon.cema and cema_grad with "
+                "a tile config";
   let description = [{
     Rewrites each `megalodon.cema` that carries a tile config into a blocked
     scan on vectors: for each batch row and group of `lanes` channels (in
@@ -44,8 +45,16 @@ def TileCema : Pass<"megalodon-tile-cema"> {
     groups' contributions. The state passes from block to block through a
     [B, 2, N, D] buffer (real and imaginary parts), of which each channel
     group updates a private copy, so the loop order keeps one block of x and
-    y in cache and the recurrence in registers. Ops without a config keep the per-step linalg lowering of
-    megalodon-convert-to-linalg.
+    y in cache and the recurrence in registers.
+
+    A `megalodon.cema_grad` with a config (`checkpoint_block`, `lanes`,
+    `state_group`) gets the same loop order for its checkpointed adjoint
+    scan: per batch row and channel group, a forward scan stores the state
+    every `checkpoint_block` steps; then, block by block from the last and
+    group by group, the block's states are recomputed into a small buffer
+    and the adjoint runs backward through it with mu and the gradient sums
+    in vector registers. Ops without a config keep the per-step linalg
+    lowerings of megalodon-convert-to-linalg.
 
     ```mlir
     scf.forall (%b, %c) in (B, D / lanes) {           // parallel

@@ -47,6 +47,7 @@
 #include "megalodon/Conversion/MegalodonToLinalg.h"
 
 #include "CemaBuilders.h"
+#include "CemaGradBuilders.h"
 #include "LinalgBuilders.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
@@ -379,26 +380,6 @@ SmallVector<Value> buildBlock(OpBuilder &b, Location loc, Value j,
   return result;
 }
 
-/// omega[d] gy[b, t, d] for all steps: the skip path's share of gx, which
-/// the adjoint scan adds to. One pass before the scans saves a step op and
-/// keeps the scan's update of gx in place.
-Value skipGradient(OpBuilder &b, Location loc, Value gy, Value omega,
-                   const CemaShape &shape) {
-  MLIRContext *ctx = b.getContext();
-  AffineMap id = AffineMap::getMultiDimIdentityMap(3, ctx);
-  AffineMap perChannel = trailingDimsMap(3, 1, ctx);
-  Value init =
-      createEmptyF32(b, loc, {shape.batch, shape.steps, shape.channels});
-  return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{gy, omega}, ValueRange{init},
-             ArrayRef<AffineMap>{id, perChannel, id}, parallelThenReduction(3),
-             [](OpBuilder &nb, Location nloc, ValueRange args) {
-               Value v = arith::MulFOp::create(nb, nloc, args[1], args[0]);
-               linalg::YieldOp::create(nb, nloc, v);
-             })
-      .getResult(0);
-}
-
 /// Step 3a: each [B, D, N] sum summed over the batch into [D, N]. The batch
 /// loop is a reduction loop, which stays sequential: the order of the sum
 /// is fixed.
@@ -428,10 +409,33 @@ SmallVector<Value> sumOverBatch(OpBuilder &b, Location loc, ValueRange sums,
   return SmallVector<Value>(generic.getResults());
 }
 
+} // namespace
+
+/// omega[d] gy[b, t, d] for all steps: the skip path's share of gx, which
+/// the adjoint scan adds to. One pass before the scans saves a step op and
+/// keeps the scan's update of gx in place.
+Value mlir::megalodon::detail::skipGradient(OpBuilder &b, Location loc,
+                                            Value gy, Value omega,
+                                            const CemaShape &shape) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap perChannel = trailingDimsMap(3, 1, ctx);
+  Value init =
+      createEmptyF32(b, loc, {shape.batch, shape.steps, shape.channels});
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{gy, omega}, ValueRange{init},
+             ArrayRef<AffineMap>{id, perChannel, id}, parallelThenReduction(3),
+             [](OpBuilder &nb, Location nloc, ValueRange args) {
+               Value v = arith::MulFOp::create(nb, nloc, args[1], args[0]);
+               linalg::YieldOp::create(nb, nloc, v);
+             })
+      .getResult(0);
+}
+
 /// grad omega[d] = sum_{b, t} gy[b, t, d] x[b, t, d], batch and time in
 /// order.
-Value omegaGradient(OpBuilder &b, Location loc, Value x, Value gy,
-                    const CemaShape &shape) {
+static Value omegaGradient(OpBuilder &b, Location loc, Value x, Value gy,
+                           const CemaShape &shape) {
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(3, ctx);
   AffineMap perChannel = trailingDimsMap(3, 1, ctx);
@@ -450,19 +454,13 @@ Value omegaGradient(OpBuilder &b, Location loc, Value x, Value gy,
       .getResult(0);
 }
 
-/// The gradients of the stored alpha, delta, theta and gamma as [D, N]
-/// views (theta [D]).
-struct ParameterGrads {
-  Value alpha, delta, theta, gammaRe, gammaIm;
-};
-
 /// Step 3b: the chain rule of MODEL.md section 8 from the sums over batch
 /// and time (`sums`: p, Re q, Im q, Re gamma, Im gamma) to the stored
 /// parameters. The coefficients are rebuilt here from alpha, delta and theta
 /// the same way as buildCoefficients does.
-ParameterGrads chainRule(OpBuilder &b, Location loc, Value alpha, Value delta,
-                         Value theta, ArrayRef<Value> sums,
-                         const CemaShape &shape) {
+static ParameterGrads chainRule(OpBuilder &b, Location loc, Value alpha,
+                                Value delta, Value theta, ArrayRef<Value> sums,
+                                const CemaShape &shape) {
   MLIRContext *ctx = b.getContext();
   SmallVector<int64_t> dn{shape.channels, shape.states};
   SmallVector<Value> ins{parameterView(b, loc, alpha, dn),
@@ -552,8 +550,8 @@ ParameterGrads chainRule(OpBuilder &b, Location loc, Value alpha, Value delta,
 /// `view` ([D, N] or [D]) written into `dest`, a tensor of a stored
 /// parameter's shape, at `lastIndex` of its last axis: the inverse of
 /// parameterView.
-Value storeView(OpBuilder &b, Location loc, Value view, Value dest,
-                int64_t lastIndex = 0) {
+static Value storeView(OpBuilder &b, Location loc, Value view, Value dest,
+                       int64_t lastIndex = 0) {
   auto destType = cast<RankedTensorType>(dest.getType());
   ArrayRef<int64_t> viewShape =
       cast<RankedTensorType>(view.getType()).getShape();
@@ -569,11 +567,35 @@ Value storeView(OpBuilder &b, Location loc, Value view, Value dest,
                                        strides);
 }
 
-Value emptyLike(OpBuilder &b, Location loc, Type type) {
+static Value emptyLike(OpBuilder &b, Location loc, Type type) {
   auto tensorType = cast<RankedTensorType>(type);
   return tensor::EmptyOp::create(b, loc, tensorType.getShape(),
                                  tensorType.getElementType());
 }
+
+SmallVector<Value> mlir::megalodon::detail::storedParameterGradients(
+    OpBuilder &b, Location loc, CemaGradOp op, Value alpha, Value delta,
+    Value theta, ArrayRef<Value> sums, Value x, Value gy,
+    const CemaShape &shape) {
+  ParameterGrads grads = chainRule(b, loc, alpha, delta, theta, sums, shape);
+  Value gOmega = omegaGradient(b, loc, x, gy, shape);
+  SmallVector<Value> results;
+  results.push_back(storeView(b, loc, grads.alpha,
+                              emptyLike(b, loc, op.getGAlpha().getType())));
+  results.push_back(storeView(b, loc, grads.delta,
+                              emptyLike(b, loc, op.getGDelta().getType())));
+  results.push_back(storeView(b, loc, grads.theta,
+                              emptyLike(b, loc, op.getGTheta().getType())));
+  Value gGamma = storeView(b, loc, grads.gammaRe,
+                           emptyLike(b, loc, op.getGGamma().getType()),
+                           /*lastIndex=*/0);
+  results.push_back(storeView(b, loc, grads.gammaIm, gGamma, /*lastIndex=*/1));
+  results.push_back(
+      storeView(b, loc, gOmega, emptyLike(b, loc, op.getGOmega().getType())));
+  return results;
+}
+
+namespace {
 
 /// The compiled code computes in f32 on static shapes; anything else is left
 /// for the pass to report.
@@ -650,29 +672,11 @@ struct CemaGradLowering : OpConversionPattern<CemaGradOp> {
     SmallVector<Value> sums = sumOverBatch(
         rewriter, loc, loop.getResults().slice(SumP, SumGammaIm - SumP + 1),
         shape);
-    ParameterGrads grads =
-        chainRule(rewriter, loc, adaptor.getAlpha(), adaptor.getDelta(),
-                  adaptor.getTheta(), sums, shape);
-    Value gOmega = omegaGradient(rewriter, loc, x, gy, shape);
-
     SmallVector<Value> results{loop.getResult(Gx)};
-    results.push_back(
-        storeView(rewriter, loc, grads.alpha,
-                  emptyLike(rewriter, loc, op.getGAlpha().getType())));
-    results.push_back(
-        storeView(rewriter, loc, grads.delta,
-                  emptyLike(rewriter, loc, op.getGDelta().getType())));
-    results.push_back(
-        storeView(rewriter, loc, grads.theta,
-                  emptyLike(rewriter, loc, op.getGTheta().getType())));
-    Value gGamma = storeView(rewriter, loc, grads.gammaRe,
-                             emptyLike(rewriter, loc, op.getGGamma().getType()),
-                             /*lastIndex=*/0);
-    results.push_back(
-        storeView(rewriter, loc, grads.gammaIm, gGamma, /*lastIndex=*/1));
-    results.push_back(
-        storeView(rewriter, loc, gOmega,
-                  emptyLike(rewriter, loc, op.getGOmega().getType())));
+    llvm::append_range(results, storedParameterGradients(
+                                    rewriter, loc, op, adaptor.getAlpha(),
+                                    adaptor.getDelta(), adaptor.getTheta(),
+                                    sums, x, gy, shape));
     if (op.getHx())
       results.push_back(buildComplexState(rewriter, loc, loop.getResult(MuRe),
                                           loop.getResult(MuIm),

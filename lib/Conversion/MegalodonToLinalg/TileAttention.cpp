@@ -102,7 +102,8 @@ struct BlockOrigin {
 /// Inside a linalg.generic over [queries, keys]: whether key j counts for
 /// query i (causal, and not counted by an earlier block).
 Value counts(OpBuilder &b, Location loc, const BlockOrigin &origin) {
-  Value query = addIndex(b, loc, origin.query0, linalg::IndexOp::create(b, loc, 0));
+  Value query =
+      addIndex(b, loc, origin.query0, linalg::IndexOp::create(b, loc, 0));
   Value key = addIndex(b, loc, origin.key0, linalg::IndexOp::create(b, loc, 1));
   Value visible =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, key, query);
@@ -111,8 +112,8 @@ Value counts(OpBuilder &b, Location loc, const BlockOrigin &origin) {
   Value result = arith::AndIOp::create(b, loc, visible, fresh);
   if (!origin.firstNewQuery)
     return result;
-  Value freshQuery = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::uge, query, origin.firstNewQuery);
+  Value freshQuery = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                           query, origin.firstNewQuery);
   return arith::AndIOp::create(b, loc, result, freshQuery);
 }
 
@@ -191,9 +192,9 @@ OnlineSoftmax accumulateKeyBlock(OpBuilder &b, Location loc, Value scores,
   Value blockMax = queryKeyGeneric(
       b, loc, scores, {}, createFilledF32(b, loc, {queries}, kNegInf),
       /*reduceKeys=*/true, [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        Value masked = arith::SelectOp::create(
-            nb, nloc, counts(nb, nloc, origin), args[0],
-            createF32Constant(nb, nloc, kNegInf));
+        Value masked =
+            arith::SelectOp::create(nb, nloc, counts(nb, nloc, origin), args[0],
+                                    createF32Constant(nb, nloc, kNegInf));
         return arith::MaximumFOp::create(nb, nloc, masked, args[1]);
       });
   // exp(m - m'), the rescaling of what was accumulated so far; 0 before the
@@ -201,20 +202,20 @@ OnlineSoftmax accumulateKeyBlock(OpBuilder &b, Location loc, Value scores,
   Value rescale = rowwise(
       b, loc, {state.rowMax, blockMax}, createEmptyF32(b, loc, {queries}),
       [](OpBuilder &nb, Location nloc, ValueRange args) {
-        Value none = arith::CmpFOp::create(
-            nb, nloc, arith::CmpFPredicate::OEQ, args[0],
-            createF32Constant(nb, nloc, kNegInf));
+        Value none =
+            arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ, args[0],
+                                  createF32Constant(nb, nloc, kNegInf));
         Value newMax = arith::MaximumFOp::create(nb, nloc, args[0], args[1]);
         Value e = math::ExpOp::create(
             nb, nloc, arith::SubFOp::create(nb, nloc, args[0], newMax));
         return arith::SelectOp::create(nb, nloc, none,
                                        createF32Constant(nb, nloc, 0.0), e);
       });
-  Value rowMax = rowwise(b, loc, {blockMax}, state.rowMax,
-                         [](OpBuilder &nb, Location nloc, ValueRange args) {
-                           return arith::MaximumFOp::create(nb, nloc, args[0],
-                                                            args[1]);
-                         });
+  Value rowMax =
+      rowwise(b, loc, {blockMax}, state.rowMax,
+              [](OpBuilder &nb, Location nloc, ValueRange args) {
+                return arith::MaximumFOp::create(nb, nloc, args[0], args[1]);
+              });
   Value weights = queryKeyGeneric(
       b, loc, scores, {rowMax}, createEmptyF32(b, loc, scoresType.getShape()),
       /*reduceKeys=*/false, [&](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -287,11 +288,11 @@ Value attendChunk(OpBuilder &b, Location loc, Value q, Value k, Value v,
       indexConstant(b, loc, sizes.queries), ValueRange{init},
       [&](OpBuilder &nb, Location nloc, Value start, ValueRange out) {
         Value query0 = blockStart(nb, nloc, start, sizes.queries, shape.rows);
-        OnlineSoftmax block =
-            attendQueryBlock(nb, nloc, rowsOf(nb, nloc, q, query0, sizes.queries),
-                             k, v, query0, sizes, shape);
-        scf::YieldOp::create(
-            nb, nloc, withRows(nb, nloc, block.acc, out[0], query0));
+        OnlineSoftmax block = attendQueryBlock(
+            nb, nloc, rowsOf(nb, nloc, q, query0, sizes.queries), k, v, query0,
+            sizes, shape);
+        scf::YieldOp::create(nb, nloc,
+                             withRows(nb, nloc, block.acc, out[0], query0));
       });
   return loop.getResult(0);
 }
@@ -326,8 +327,8 @@ std::array<Value, 3> attendChunkGrad(OpBuilder &b, Location loc, Value q,
                   .getResult();
             });
 
-        Value keyEnd = addIndex(nb, nloc, query0,
-                                indexConstant(nb, nloc, sizes.queries));
+        Value keyEnd =
+            addIndex(nb, nloc, query0, indexConstant(nb, nloc, sizes.queries));
         SmallVector<Value> keyInits = {
             rowsOf(nb, nloc, grads[0], query0, sizes.queries), grads[1],
             grads[2]};
@@ -342,8 +343,8 @@ std::array<Value, 3> attendChunkGrad(OpBuilder &b, Location loc, Value q,
               Value vBlock = rowsOf(kb, kloc, v, key0, sizes.keys);
               Value scores = attention::matmul(kb, kloc, qBlock, kBlock,
                                                /*transposeRhs=*/true);
-              auto blockShape = cast<RankedTensorType>(scores.getType())
-                                    .getShape();
+              auto blockShape =
+                  cast<RankedTensorType>(scores.getType()).getShape();
               Value weights = queryKeyGeneric(
                   kb, kloc, scores, {forward.rowMax, forward.rowSum},
                   createEmptyF32(kb, kloc, blockShape), /*reduceKeys=*/false,
@@ -382,11 +383,11 @@ std::array<Value, 3> attendChunkGrad(OpBuilder &b, Location loc, Value q,
                   ValueRange{gq, withRows(kb, kloc, gk, acc[1], key0),
                              withRows(kb, kloc, gv, acc[2], key0)});
             });
-        scf::YieldOp::create(
-            nb, nloc,
-            ValueRange{withRows(nb, nloc, keyLoop.getResult(0), grads[0],
-                                query0),
-                       keyLoop.getResult(1), keyLoop.getResult(2)});
+        scf::YieldOp::create(nb, nloc,
+                             ValueRange{withRows(nb, nloc, keyLoop.getResult(0),
+                                                 grads[0], query0),
+                                        keyLoop.getResult(1),
+                                        keyLoop.getResult(2)});
       });
   return {queryLoop.getResult(0), queryLoop.getResult(1),
           queryLoop.getResult(2)};
@@ -415,8 +416,8 @@ FailureOr<BlockSizes> readBlockSizes(Operation *op, const ChunkShape &shape) {
 /// tensors static f32.
 FailureOr<ChunkShape> readChunkShape(Operation *op, Value q, Value v,
                                      int64_t heads, int64_t chunk) {
-  for (Type type : llvm::concat<Type>(op->getOperandTypes(),
-                                      op->getResultTypes())) {
+  for (Type type :
+       llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return op->emitOpError("tile-attention needs static shapes");
@@ -434,11 +435,12 @@ FailureOr<ChunkShape> readChunkShape(Operation *op, Value q, Value v,
 /// entry of `widths` (dz or dv per head); `body` gets the iteration's slices
 /// of `inputs` (their per-head widths in `inputWidths`) and returns its
 /// [rows, width] blocks of the results.
-SmallVector<Value> forEachChunk(
-    RewriterBase &rewriter, Location loc, ValueRange inputs,
-    ArrayRef<int64_t> inputWidths, ArrayRef<RankedTensorType> resultTypes,
-    ArrayRef<int64_t> widths, int64_t heads, int64_t rows,
-    function_ref<SmallVector<Value>(ArrayRef<Value>)> body) {
+SmallVector<Value>
+forEachChunk(RewriterBase &rewriter, Location loc, ValueRange inputs,
+             ArrayRef<int64_t> inputWidths,
+             ArrayRef<RankedTensorType> resultTypes, ArrayRef<int64_t> widths,
+             int64_t heads, int64_t rows,
+             function_ref<SmallVector<Value>(ArrayRef<Value>)> body) {
   auto qType = cast<RankedTensorType>(inputs[0].getType());
   int64_t batch = qType.getDimSize(0);
   int64_t numChunks = qType.getDimSize(1) / rows;
@@ -455,9 +457,9 @@ SmallVector<Value> forEachChunk(
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPointToStart(forall.getBody());
   Value b = forall.getInductionVars()[0], h = forall.getInductionVars()[1];
-  Value row0 = arith::MulIOp::create(rewriter, loc,
-                                     forall.getInductionVars()[2],
-                                     indexConstant(rewriter, loc, rows));
+  Value row0 =
+      arith::MulIOp::create(rewriter, loc, forall.getInductionVars()[2],
+                            indexConstant(rewriter, loc, rows));
   auto column = [&](int64_t width) {
     return arith::MulIOp::create(rewriter, loc, h,
                                  indexConstant(rewriter, loc, width))
@@ -544,7 +546,8 @@ LogicalResult tileGradient(RewriterBase &rewriter, ChunkAttentionGradOp op) {
   return success();
 }
 
-struct TileAttention : public megalodon::impl::TileAttentionBase<TileAttention> {
+struct TileAttention
+    : public megalodon::impl::TileAttentionBase<TileAttention> {
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {

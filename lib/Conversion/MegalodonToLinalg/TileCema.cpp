@@ -36,6 +36,7 @@
 #include "megalodon/Conversion/Passes.h"
 
 #include "CemaBuilders.h"
+#include "CemaTiling.h"
 #include "LinalgBuilders.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
@@ -56,15 +57,8 @@ using namespace mlir;
 using namespace mlir::megalodon;
 using namespace mlir::megalodon::detail;
 
-namespace {
-
-struct ScanTiling {
-  int64_t blockTime, lanes, stateGroup;
-};
-
-/// [D, N] -> [N, D], so that `lanes` consecutive channels of one state are
-/// one vector.
-Value toStateMajor(OpBuilder &b, Location loc, Value dn) {
+Value mlir::megalodon::detail::toStateMajor(OpBuilder &b, Location loc,
+                                            Value dn) {
   auto type = cast<RankedTensorType>(dn.getType());
   Value empty =
       createEmptyF32(b, loc, {type.getDimSize(1), type.getDimSize(0)});
@@ -78,10 +72,9 @@ Value toStateMajor(OpBuilder &b, Location loc, Value dn) {
 // parts from becoming one value when both start as zeros (CSE merges equal
 // fills), which would make the scf.forall share one buffer between them.
 
-/// The initial state [B, 2, N, D]: the parts of the carried state hx
-/// [B, D, N] (complex), or zeros.
-Value initialStateMajor(OpBuilder &b, Location loc, Value hx,
-                        const CemaShape &shape) {
+Value mlir::megalodon::detail::initialStateMajor(OpBuilder &b, Location loc,
+                                                 Value hx,
+                                                 const CemaShape &shape) {
   SmallVector<int64_t> b2nd{shape.batch, 2, shape.states, shape.channels};
   if (!hx)
     return createFilledF32(b, loc, b2nd, 0.0);
@@ -108,8 +101,8 @@ Value initialStateMajor(OpBuilder &b, Location loc, Value hx,
       .getResult(0);
 }
 
-/// h_last [B, D, N] complex from the [B, 2, N, D] parts.
-Value lastState(OpBuilder &b, Location loc, Value parts, Type resultType) {
+Value mlir::megalodon::detail::lastState(OpBuilder &b, Location loc,
+                                         Value parts, Type resultType) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(resultType);
   AffineExpr bi, d, n;
@@ -133,17 +126,22 @@ Value lastState(OpBuilder &b, Location loc, Value parts, Type resultType) {
       .getResult(0);
 }
 
+namespace {
+
+struct ScanTiling {
+  int64_t blockTime, lanes, stateGroup;
+};
+
 /// Builds the scan of one (batch row, channel group): the body of the
 /// scf.forall.
-class GroupScan {
+class GroupScan : LaneVectors {
 public:
   GroupScan(OpBuilder &b, Location loc, const CemaShape &shape,
             const ScanTiling &tiling, ValueRange coefficients, Value omega,
             Value x)
-      : b(b), loc(loc), shape(shape), tiling(tiling),
-        coefficients(coefficients.begin(), coefficients.end()), omega(omega),
-        x(x), vectorType(VectorType::get({tiling.lanes}, b.getF32Type())),
-        zero(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0))) {}
+      : LaneVectors(b, loc, tiling.lanes), b(b), loc(loc), shape(shape),
+        tiling(tiling), coefficients(coefficients.begin(), coefficients.end()),
+        omega(omega), x(x) {}
 
   /// Runs the scan for channels [d0, d0 + lanes) over `y` [L, lanes] and
   /// the state `parts` [2, N, lanes]; returns their final values.
@@ -177,34 +175,6 @@ public:
   }
 
 private:
-  Value index(int64_t value) {
-    return arith::ConstantIndexOp::create(b, loc, value);
-  }
-
-  Value read(Value source, ValueRange indices) {
-    return vector::TransferReadOp::create(b, loc, vectorType, source, indices,
-                                          zero, ArrayRef<bool>{true});
-  }
-
-  Value write(Value value, Value dest, ValueRange indices) {
-    return vector::TransferWriteOp::create(b, loc, value, dest, indices,
-                                           ArrayRef<bool>{true})
-        .getResult();
-  }
-
-  Value fma(Value a, Value m, Value acc) {
-    return vector::FMAOp::create(b, loc, a, m, acc);
-  }
-
-  /// acc - a m, with both operations marked contractible so that LLVM forms
-  /// one negated FMA (vfnmadd) without a negated copy of `a` in a register.
-  Value fnma(Value a, Value m, Value acc) {
-    auto contract = arith::FastMathFlagsAttr::get(
-        b.getContext(), arith::FastMathFlags::contract);
-    Value product = arith::MulFOp::create(b, loc, a, m, contract);
-    return arith::SubFOp::create(b, loc, acc, product, contract);
-  }
-
   /// States [g, g + G) over steps [t0, end). `carried` is {y, parts};
   /// returns their next values. The first group starts y at omega u, the
   /// others add to it.
@@ -302,8 +272,6 @@ private:
   ScanTiling tiling;
   SmallVector<Value> coefficients; // [N, D]: p, qRe, qIm, gammaRe, gammaIm
   Value omega, x;
-  VectorType vectorType;
-  Value zero;
   Value d0, omegaVector;
 };
 
@@ -419,15 +387,19 @@ LogicalResult tileCema(RewriterBase &rewriter, CemaOp op) {
 
 struct TileCema : public megalodon::impl::TileCemaBase<TileCema> {
   void runOnOperation() override {
-    SmallVector<CemaOp> ops;
-    getOperation()->walk([&](CemaOp op) {
-      if (op->hasAttr(kTileConfigAttrName))
+    SmallVector<Operation *> ops;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<CemaOp, CemaGradOp>(op) && op->hasAttr(kTileConfigAttrName))
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    for (CemaOp op : ops)
-      if (failed(tileCema(rewriter, op)))
+    for (Operation *op : ops) {
+      LogicalResult result = isa<CemaOp>(op)
+                                 ? tileCema(rewriter, cast<CemaOp>(op))
+                                 : tileCemaGrad(rewriter, cast<CemaGradOp>(op));
+      if (failed(result))
         return signalPassFailure();
+    }
   }
 };
 

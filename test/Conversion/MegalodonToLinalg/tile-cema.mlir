@@ -54,3 +54,37 @@ func.func @untiled(%x: tensor<1x4x8xf32>, %a: tensor<8x2x1xf32>,
       -> (tensor<1x4x8xf32>, tensor<1x8x2xcomplex<f32>>)
   return %y : tensor<1x4x8xf32>
 }
+
+// A cema_grad with a tile config becomes the vector adjoint scan: gx starts
+// as the skip path and the adjoint buffer as [B, 7, N, D] (mu from g_h_last,
+// sums zero); per (batch row, channel group) a forward scan stores the
+// checkpoints [nb = ceil(37 / 7) = 6, 2, N, lanes], then the blocks run last
+// to first, per group of 2 states: the block's states are recomputed into a
+// [K + 1, 2, G, lanes] buffer, and the adjoint steps run backward with
+// gx's share and 7 G = 14 vectors carried in registers.
+
+// CHECK-LABEL: func.func @tiled_grad
+// CHECK: scf.forall (%[[B:.+]], %[[C:.+]]) in (2, 4) shared_outs(%[[GX:.+]] = %{{.+}}, %[[ADJ:.+]] = %{{.+}}) -> (tensor<2x37x32xf32>, tensor<2x7x8x32xf32>)
+// CHECK:   linalg.copy ins(%{{.+}} : tensor<2x8x8xf32>)
+// CHECK:   linalg.copy ins(%{{.+}} : tensor<7x8x8xf32>)
+// CHECK:   scf.for %{{.+}} = %c0 to %c6 step %c1 iter_args({{.+}}) -> (tensor<6x2x8x8xf32>, tensor<2x8x8xf32>)
+// CHECK:     scf.for %{{.+}} = %c0 to %c8 step %c2
+// CHECK:       vector.transfer_write
+// CHECK:       scf.for {{.+}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:   scf.for %{{.+}} = %c0 to %c6 step %c1 iter_args({{.+}}) -> (tensor<37x8xf32>, tensor<7x8x8xf32>, tensor<8x2x2x8xf32>)
+// CHECK:     scf.for %{{.+}} = %c0 to %c8 step %c2
+// CHECK:       scf.for {{.+}} -> (tensor<8x2x2x8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:       scf.for {{.+}} -> (tensor<37x8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-16: vector.fma
+// CHECK:         vector.transfer_write %{{.+}}, %{{.+}}[%{{.+}}, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<37x8xf32>
+// CHECK:   scf.forall.in_parallel
+// After the scan: the sums over the batch, the chain rule, and g_hx.
+// CHECK: linalg.generic {{.+}} iterator_types = ["reduction", "parallel", "parallel"]{{.+}} ins(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<2x7x8x32xf32>, tensor<2x7x8x32xf32>, tensor<2x7x8x32xf32>, tensor<2x7x8x32xf32>, tensor<2x7x8x32xf32>)
+// CHECK: complex.create
+func.func @tiled_grad(%x: tensor<2x37x32xf32>, %a: tensor<32x8x1xf32>, %t: tensor<32x1x1xf32>, %g: tensor<32x8x2xf32>, %o: tensor<32x1xf32>, %gy: tensor<2x37x32xf32>, %hx: tensor<2x32x8xcomplex<f32>>, %gh: tensor<2x32x8xcomplex<f32>>) -> (tensor<2x37x32xf32>, tensor<32x8x1xf32>, tensor<32x8x1xf32>, tensor<32x1x1xf32>, tensor<32x8x2xf32>, tensor<32x1xf32>, tensor<2x32x8xcomplex<f32>>) {
+  %gx, %ga, %gd, %gt, %gg, %go, %ghx = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) state(%hx) grad(%gy, %gh)
+      {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 7 : i64, lanes = 8 : i64, state_group = 2 : i64}, source = "user">}
+      : (tensor<2x37x32xf32>, tensor<32x8x1xf32>, tensor<32x8x1xf32>, tensor<32x1x1xf32>, tensor<32x8x2xf32>, tensor<32x1xf32>, tensor<2x32x8xcomplex<f32>>, tensor<2x37x32xf32>, tensor<2x32x8xcomplex<f32>>)
+      -> (tensor<2x37x32xf32>, tensor<32x8x1xf32>, tensor<32x8x1xf32>, tensor<32x1x1xf32>, tensor<32x8x2xf32>, tensor<32x1xf32>, tensor<2x32x8xcomplex<f32>>)
+  return %gx, %ga, %gd, %gt, %gg, %go, %ghx : tensor<2x37x32xf32>, tensor<32x8x1xf32>, tensor<32x8x1xf32>, tensor<32x1x1xf32>, tensor<32x8x2xf32>, tensor<32x1xf32>, tensor<2x32x8xcomplex<f32>>
+}

@@ -107,7 +107,8 @@ bool readsCache(ChunkAttentionOp op) {
 // chunk_attention
 //===----------------------------------------------------------------------===//
 
-DictionaryAttr ChunkAttentionOp::getDefaultTileSizes(const TargetFacts &target) {
+DictionaryAttr
+ChunkAttentionOp::getDefaultTileSizes(const TargetFacts &target) {
   auto s = chunkShape(getQ(), getV(), getNumHeads(), getChunkSize());
   if (!s || readsCache(*this))
     return DictionaryAttr();

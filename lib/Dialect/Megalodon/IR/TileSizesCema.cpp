@@ -14,7 +14,10 @@
 //
 // megalodon.cema_grad checkpoints the states every `checkpoint_block` steps
 // and recomputes one block at a time: ceil(sqrt(L)) minimizes the memory
-// (checkpoints plus one block's states).
+// (checkpoints plus one block's states). Its vector form (TileCemaGrad.cpp)
+// takes `lanes` and `state_group` like the forward, but carries 7 vectors
+// per state across steps (the adjoint mu, and the sums of p, q and gamma)
+// instead of 2, so its groups are smaller.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,6 +62,15 @@ int64_t liveRegisters(int64_t lanes, int64_t stateGroup,
   int64_t perVector = llvm::divideCeil(lanes, target.vectorLanes);
   int64_t perState = withCoefficients ? 7 : 2;
   return (perState * stateGroup + 4) * perVector;
+}
+
+/// Vector registers a pass of the adjoint scan keeps live across steps: 7
+/// per state (mu re/im and the sums of p, q re/im, gamma re/im) plus about
+/// 6 for the step's inputs and temporaries, each `lanes / vectorLanes`
+/// registers.
+int64_t adjointRegisters(int64_t lanes, int64_t stateGroup,
+                         const TargetFacts &target) {
+  return (7 * stateGroup + 6) * llvm::divideCeil(lanes, target.vectorLanes);
 }
 
 /// The largest power of two that divides `n` and is at most `limit`.
@@ -184,41 +196,83 @@ CemaOp::enumerateTileSizes(const TargetFacts &target) {
 // cema_grad
 //===----------------------------------------------------------------------===//
 
-DictionaryAttr CemaGradOp::getDefaultTileSizes(const TargetFacts &) {
+DictionaryAttr CemaGradOp::getDefaultTileSizes(const TargetFacts &target) {
   auto s = scanSizes(getX(), getAlpha());
   if (!s)
     return DictionaryAttr();
+  int64_t lanes = largestPowerOfTwoDivisor(s->channels, target.vectorLanes);
+  int64_t group = 1;
+  for (int64_t g = s->states; g >= 1; --g)
+    if (s->states % g == 0 &&
+        adjointRegisters(lanes, g, target) <= target.vectorRegisters) {
+      group = g;
+      break;
+    }
   return makeTileSizes(
       getContext(),
-      {{kCheckpointBlock, ceilSqrt(std::max<int64_t>(s->steps, 1))}});
+      {{kCheckpointBlock, ceilSqrt(std::max<int64_t>(s->steps, 1))},
+       {kLanes, lanes},
+       {kStateGroup, group}});
 }
 
 LogicalResult CemaGradOp::verifyTileSizes(DictionaryAttr sizes,
-                                          const TargetFacts &) {
+                                          const TargetFacts &target) {
   auto s = scanSizes(getX(), getAlpha());
   if (!s)
     return emitOpError("tile config: needs static shapes");
-  if (failed(requireTileSizeNames(*this, sizes, {kCheckpointBlock})))
+  if (failed(requireTileSizeNames(*this, sizes,
+                                  {kCheckpointBlock, kLanes, kStateGroup})))
     return failure();
   int64_t block = *getTileSize(sizes, kCheckpointBlock);
+  int64_t lanes = *getTileSize(sizes, kLanes);
+  int64_t group = *getTileSize(sizes, kStateGroup);
   if (block > std::max<int64_t>(s->steps, 1))
     return emitOpError("tile config: checkpoint_block (")
            << block << ") exceeds the " << s->steps << " time steps";
+  if (!llvm::isPowerOf2_64(lanes) || s->channels % lanes != 0)
+    return emitOpError("tile config: lanes (")
+           << lanes << ") must be a power of two that divides the "
+           << s->channels << " channels";
+  if (s->states % group != 0)
+    return emitOpError("tile config: state_group (")
+           << group << ") must divide the " << s->states << " states";
+  int64_t live = adjointRegisters(lanes, group, target);
+  if (live > target.vectorRegisters)
+    return emitOpError("tile config: lanes ")
+           << lanes << " x state_group " << group << " keeps " << live
+           << " vectors live across the adjoint's steps, more than the "
+              "target's "
+           << target.vectorRegisters << " registers";
   return success();
 }
 
 SmallVector<DictionaryAttr>
-CemaGradOp::enumerateTileSizes(const TargetFacts &) {
+CemaGradOp::enumerateTileSizes(const TargetFacts &target) {
   auto s = scanSizes(getX(), getAlpha());
   if (!s)
     return {};
   int64_t root = ceilSqrt(std::max<int64_t>(s->steps, 1));
-  SmallVector<DictionaryAttr> candidates;
-  for (int64_t block : {root / 4, root / 2, root, root * 2, root * 4})
+  SmallVector<int64_t> blocks;
+  for (int64_t block : {root / 2, root, root * 2})
     if (block >= 1 && block <= s->steps &&
-        (candidates.empty() ||
-         getTileSize(candidates.back(), kCheckpointBlock) != block))
-      candidates.push_back(
-          makeTileSizes(getContext(), {{kCheckpointBlock, block}}));
+        (blocks.empty() || blocks.back() != block))
+      blocks.push_back(block);
+  SmallVector<DictionaryAttr> candidates;
+  for (int64_t lanes = 1; lanes <= 2 * target.vectorLanes; lanes *= 2) {
+    if (s->channels % lanes != 0 || lanes * 2 < target.vectorLanes)
+      continue;
+    for (int64_t group = 1; group <= s->states; ++group) {
+      if (s->states % group != 0 ||
+          adjointRegisters(lanes, group, target) > target.vectorRegisters)
+        continue;
+      for (int64_t block : blocks)
+        candidates.push_back(
+            makeTileSizes(getContext(), {{kCheckpointBlock, block},
+                                         {kLanes, lanes},
+                                         {kStateGroup, group}}));
+    }
+  }
   return candidates;
 }
+
+int64_t CemaGradOp::getTileSpaceVersion() { return 2; }

@@ -176,7 +176,8 @@ def Megalodon_LayerNormGradOp : Megalodon_Op<"layer_norm_grad",
 //===----------------------------------------------------------------------===//
 
 def Megalodon_CemaGradOp : Megalodon_Op<"cema_grad",
-    [AttrSizedOperandSegments, DeclareOpInterfaceMethods<TunableOpInterface>]> {
+    [AttrSizedOperandSegments,
+     DeclareOpInterfaceMethods<TunableOpInterface, ["getTileSpaceVersion"]>]> {
   let summary = "Gradient of the complex exponential moving average";
   let description = [{
     The backward of `megalodon.cema` by the reverse-time adjoint scan of
