@@ -18,6 +18,9 @@
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #ifndef MEGALODON_TEST_ARTIFACT_LIB
 #error "MEGALODON_TEST_ARTIFACT_LIB must name the test artifact library"
@@ -533,6 +536,27 @@ TEST_F(ArtifactTest, LoadAndCall) {
   ASSERT_TRUE(status.ok()) << status.message();
   EXPECT_EQ(total[0].toF64(), std::vector<double>{21});
 }
+
+#if defined(__GLIBC__)
+// Once an artifact is loaded, large blocks come from the heap and stay
+// there (Artifact.cpp, keepBuffersInHeap): a 64 MiB block, above glibc's
+// largest mmap threshold, is not mapped on its own, and freeing it returns
+// nothing to the system.
+TEST_F(ArtifactTest, LargeBuffersStayInTheHeap) {
+  if (const char *policy = std::getenv("MEGALODON_MALLOC"))
+    GTEST_SKIP() << "MEGALODON_MALLOC=" << policy;
+  std::unique_ptr<Artifact> artifact;
+  ASSERT_NO_FATAL_FAILURE(loadSample(artifact));
+  size_t mappedBefore = mallinfo2().hblkhd;
+  void *block = std::malloc(64 << 20);
+  ASSERT_NE(block, nullptr);
+  static_cast<volatile char *>(block)[0] = 1;
+  EXPECT_EQ(mallinfo2().hblkhd, mappedBefore);
+  size_t heapWithBlock = mallinfo2().arena;
+  std::free(block);
+  EXPECT_EQ(mallinfo2().arena, heapWithBlock);
+}
+#endif
 
 TEST_F(ArtifactTest, DescriptorLayout) {
   std::unique_ptr<Artifact> artifact;
