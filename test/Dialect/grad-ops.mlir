@@ -126,6 +126,10 @@ func.func @attention_grads(%z: tensor<1x32x32xf32>, %g: tensor<2x32xf32>, %q: te
   %gq, %gk, %gv = megalodon.chunk_attention_grad %q, %k, %v grad(%ga) {num_heads = 2 : i64, chunk_size = 16 : i64}
       : (tensor<1x32x32xf32>, tensor<1x32x32xf32>, tensor<1x32x128xf32>, tensor<1x32x128xf32>)
       -> (tensor<1x32x32xf32>, tensor<1x32x32xf32>, tensor<1x32x128xf32>)
+  // CHECK: megalodon.chunk_attention_grad %{{.*}}, %{{.*}}, %{{.*}} grad(%{{.*}}) out(%{{.*}}) {chunk_size = 16 : i64, num_heads = 2 : i64}
+  %gq2, %gk2, %gv2 = megalodon.chunk_attention_grad %q, %k, %v grad(%ga) out(%v) {num_heads = 2 : i64, chunk_size = 16 : i64}
+      : (tensor<1x32x32xf32>, tensor<1x32x32xf32>, tensor<1x32x128xf32>, tensor<1x32x128xf32>, tensor<1x32x128xf32>)
+      -> (tensor<1x32x32xf32>, tensor<1x32x32xf32>, tensor<1x32x128xf32>)
   // CHECK: megalodon.rotary_grad %{{.*}} {base = 1.000000e+04 : f64, chunk_size = 16 : i64, num_heads = 2 : i64}
   %gqr = megalodon.rotary_grad %gq {num_heads = 2 : i64, base = 1.0e4 : f64, chunk_size = 16 : i64}
       : (tensor<1x32x32xf32>) -> tensor<1x32x32xf32>

@@ -1238,6 +1238,15 @@ func.func @chunk_attention_grad_q_rank(%q: tensor<32x32xf32>, %k: tensor<1x32x32
 
 // -----
 
+func.func @chunk_attention_grad_out_type(%q: tensor<1x32x32xf32>, %k: tensor<1x32x32xf32>, %v: tensor<1x32x64xf32>, %ga: tensor<1x32x64xf32>, %o: tensor<1x32x32xf32>) {
+  // expected-error @+1 {{out has the type of the result, that of v}}
+  %r:3 = megalodon.chunk_attention_grad %q, %k, %v grad(%ga) out(%o) {num_heads = 2 : i64, chunk_size = 16 : i64}
+      : (tensor<1x32x32xf32>, tensor<1x32x32xf32>, tensor<1x32x64xf32>, tensor<1x32x64xf32>, tensor<1x32x32xf32>) -> (tensor<1x32x32xf32>, tensor<1x32x32xf32>, tensor<1x32x64xf32>)
+  return
+}
+
+// -----
+
 func.func @chunk_attention_grad_v_f64(%q: tensor<1x32x32xf32>, %k: tensor<1x32x32xf32>, %v: tensor<1x32x64xf64>, %ga: tensor<1x32x64xf64>) {
   // expected-error @+1 {{v must have element type f32 or bf16, got 'f64'}}
   %r:3 = megalodon.chunk_attention_grad %q, %k, %v grad(%ga) {num_heads = 2 : i64, chunk_size = 16 : i64}

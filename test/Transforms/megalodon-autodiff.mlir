@@ -68,7 +68,7 @@ func.func @loss(%tokens: tensor<2x4xi32>, %targets: tensor<2x4xi32>,
 // CHECK: %[[VL:.+]] = megalodon.linear %[[XN]]
 // CHECK: %[[V:.+]] = megalodon.silu %[[VL]]
 // CHECK: megalodon.cross_entropy_grad
-// CHECK: %[[GQR:[a-z0-9_]+]], %[[GKR:[a-z0-9_]+]], %[[GV:[a-z0-9_]+]] = megalodon.chunk_attention_grad %[[QR]], %[[KR]], %[[V]]
+// CHECK: %[[GQR:[a-z0-9_]+]], %[[GKR:[a-z0-9_]+]], %[[GV:[a-z0-9_]+]] = megalodon.chunk_attention_grad %[[QR]], %[[KR]], %[[V]] grad(%{{.+}}) out(%{{.+}})
 // CHECK: %[[GVL:.+]] = megalodon.silu_grad %[[VL]] grad(%[[GV]])
 // CHECK: %[[GXN_V:[a-z0-9_]+]], %{{.+}}, %{{.+}} = megalodon.linear_grad %[[XN]], %{{.+}} grad(%[[GVL]])
 // CHECK: %[[GK:.+]] = megalodon.rotary_grad %[[GKR]]

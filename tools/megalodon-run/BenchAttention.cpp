@@ -5,7 +5,8 @@
 // v [B, L, value_dim], heads and chunk size from the config, compiled twice
 // in the same run: untiled (one chunk's [C, C] scores per head at a time)
 // and tiled by megalodon-tile-attention (query and key blocks with an online
-// softmax; sizes from --tile-sizes or the host default). FLOPs count the
+// softmax; sizes from --tile-sizes or the host default). The gradient gets
+// the forward's output, as in a training step. FLOPs count the
 // causal pairs only, as the model's FLOP count does: c (c + 1) / 2 per chunk
 // and head, 2 (dz + dv) each; the gradient counts twice the forward. The
 // score bytes are the largest score tensor one iteration keeps live: C^2
@@ -53,9 +54,10 @@ std::string attentionIR(const ModelConfig &c, int64_t batch, int64_t length,
       })mlir",
                          qk, v, attrs);
   return llvm::formatv(R"mlir(
-    func.func @f(%q: {0}, %k: {0}, %v: {1}, %g: {1}) -> ({0}, {0}, {1}) {
-      %gq, %gk, %gv = megalodon.chunk_attention_grad %q, %k, %v grad(%g) {2}
-          : ({0}, {0}, {1}, {1}) -> ({0}, {0}, {1})
+    func.func @f(%q: {0}, %k: {0}, %v: {1}, %g: {1}, %o: {1})
+        -> ({0}, {0}, {1}) {
+      %gq, %gk, %gv = megalodon.chunk_attention_grad %q, %k, %v grad(%g)
+          out(%o) {2} : ({0}, {0}, {1}, {1}, {1}) -> ({0}, {0}, {1})
       return %gq, %gk, %gv : {0}, {0}, {1}
     })mlir",
                        qk, v, attrs);

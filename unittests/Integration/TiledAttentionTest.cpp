@@ -3,11 +3,13 @@
 // megalodon.chunk_attention and megalodon.chunk_attention_grad with a
 // hand-written tile config go through megalodon-tile-attention (the CPU
 // pipeline's tiling stage) and must match the fp64 reference interpreter,
-// per result tensor, to a relative L2 error of 1e-5. The configs cover
+// per result tensor, to a relative L2 error of 1e-5; the gradient both with
+// and without the forward's output as an operand. The configs cover
 // blocks that divide the chunk and blocks that do not (a last query and key
 // block that overlap the one before), query blocks larger and smaller than
 // key blocks, one block per chunk, blocks of one row, several chunks and
-// heads, a sequence shorter than a chunk, and a batch of two.
+// heads, a sequence shorter than a chunk, a batch of two, and the small
+// model's shapes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,8 +36,9 @@ struct TiledCase {
   int64_t queryBlock, keyBlock;
 };
 
-/// @forward: chunk_attention; @gradient: chunk_attention_grad; both with
-/// the case's tile config.
+/// @forward: chunk_attention; @gradient: chunk_attention_grad, which
+/// recomputes the forward's output; @gradient_with_out: the same given the
+/// output; all with the case's tile config.
 std::string attentionIR(const TiledCase &c) {
   std::string qk = llvm::formatv("tensor<{0}x{1}x{2}xf32>", c.batch, c.length,
                                  c.heads * c.dz);
@@ -57,6 +60,14 @@ std::string attentionIR(const TiledCase &c) {
       %gq, %gk, %gv = megalodon.chunk_attention_grad %q, %k, %v grad(%g) {2}
           : ({0}, {0}, {1}, {1}) -> ({0}, {0}, {1})
       return %gq, %gk, %gv : {0}, {0}, {1}
+    }
+    func.func @gradient_with_out(%q: {0}, %k: {0}, %v: {1}, %g: {1})
+        -> ({0}, {0}, {1}) {
+      %o = megalodon.chunk_attention %q, %k, %v {2}
+          : ({0}, {0}, {1}) -> {1}
+      %gq, %gk, %gv = megalodon.chunk_attention_grad %q, %k, %v grad(%g)
+          out(%o) {2} : ({0}, {0}, {1}, {1}, {1}) -> ({0}, {0}, {1})
+      return %gq, %gk, %gv : {0}, {0}, {1}
     })mlir",
                        qk, v, attrs);
 }
@@ -72,7 +83,7 @@ TEST_P(TiledAttentionTest, MatchesReference) {
   auto module = mlir::parseSourceString<mlir::ModuleOp>(ir, &context);
   ASSERT_TRUE(module) << ir;
 
-  for (const char *name : {"forward", "gradient"}) {
+  for (const char *name : {"forward", "gradient", "gradient_with_out"}) {
     SCOPED_TRACE(name);
     auto func = module->lookupSymbol<mlir::func::FuncOp>(name);
     GradCase draw;
@@ -109,7 +120,11 @@ INSTANTIATE_TEST_SUITE_P(
         TiledCase{"WideKeyBlocks", 2, 48, 2, 8, 16, 24, 4, 16},
         TiledCase{"OneBlockPerChunk", 1, 32, 2, 8, 16, 16, 16, 16},
         TiledCase{"OneRowBlocks", 1, 12, 1, 4, 8, 12, 1, 1},
-        TiledCase{"ShorterThanChunk", 2, 13, 2, 8, 8, 32, 5, 7}),
+        TiledCase{"ShorterThanChunk", 2, 13, 2, 8, 8, 32, 5, 7},
+        // The small model's chunk and head shapes with the host default's
+        // blocks: the sizes at which elementwise fusion reorders the
+        // statistics' updates.
+        TiledCase{"SmallModelShapes", 1, 256, 2, 32, 256, 256, 64, 32}),
     caseName);
 
 } // namespace

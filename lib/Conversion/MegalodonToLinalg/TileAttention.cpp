@@ -20,7 +20,9 @@
 //
 // The backward recomputes per query block: the forward above gives m, l and
 // the output O, hence D = rowsum(gO * O) (= rowsum(P * gP), the softmax
-// backward's row term); then, per key block, P = exp(S - m) / l,
+// backward's row term); when the op has the forward's output, the key loop
+// computes m and l alone and O is read instead, which saves the P V
+// products. Then, per key block, P = exp(S - m) / l,
 // gP = gO V^T, gS = P (gP - D), and gQ[q0] += gS K, gK[k0] += gS^T Q,
 // gV[k0] += P^T gO.
 //
@@ -180,9 +182,10 @@ struct OnlineSoftmax {
 };
 
 /// One key block's step of the online softmax: the scores `scores` [Bq, Bk]
-/// of the block at `origin`, against values `values` [Bk, dv]. Each new
-/// statistic is written over the old one: the loop that carries them needs
-/// its yields in place.
+/// of the block at `origin`, against values `values` [Bk, dv]; without an
+/// accumulator in `state`, the statistics alone. Each new statistic is
+/// written over the old one: the loop that carries them needs its yields in
+/// place.
 OnlineSoftmax accumulateKeyBlock(OpBuilder &b, Location loc, Value scores,
                                  Value values, const BlockOrigin &origin,
                                  const OnlineSoftmax &state) {
@@ -197,25 +200,31 @@ OnlineSoftmax accumulateKeyBlock(OpBuilder &b, Location loc, Value scores,
                                     createF32Constant(nb, nloc, kNegInf));
         return arith::MaximumFOp::create(nb, nloc, masked, args[1]);
       });
-  // exp(m - m'), the rescaling of what was accumulated so far; 0 before the
-  // first block (m = -inf), stated rather than left to exp(-inf).
-  Value rescale = rowwise(
-      b, loc, {state.rowMax, blockMax}, createEmptyF32(b, loc, {queries}),
+  // The new maximum m' = max(m, block max), written over m, and exp(m - m'),
+  // the rescaling of what was accumulated so far (0 before the first block,
+  // m = -inf, stated rather than left to exp(-inf)), in one generic that
+  // reads the old m as its destination: no later op reads the old m, so the
+  // in-place update stays in place whatever fusion does with the rescaling.
+  AffineMap id = AffineMap::getMultiDimIdentityMap(1, b.getContext());
+  auto maxAndRescale = linalg::GenericOp::create(
+      b, loc, TypeRange{state.rowMax.getType(), blockMax.getType()},
+      ValueRange{blockMax},
+      ValueRange{state.rowMax, createEmptyF32(b, loc, {queries})},
+      SmallVector<AffineMap>(3, id), parallelThenReduction(1),
       [](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value oldMax = args[1];
+        Value newMax = arith::MaximumFOp::create(nb, nloc, oldMax, args[0]);
         Value none =
-            arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ, args[0],
+            arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ, oldMax,
                                   createF32Constant(nb, nloc, kNegInf));
-        Value newMax = arith::MaximumFOp::create(nb, nloc, args[0], args[1]);
         Value e = math::ExpOp::create(
-            nb, nloc, arith::SubFOp::create(nb, nloc, args[0], newMax));
-        return arith::SelectOp::create(nb, nloc, none,
-                                       createF32Constant(nb, nloc, 0.0), e);
+            nb, nloc, arith::SubFOp::create(nb, nloc, oldMax, newMax));
+        Value rescale = arith::SelectOp::create(
+            nb, nloc, none, createF32Constant(nb, nloc, 0.0), e);
+        linalg::YieldOp::create(nb, nloc, ValueRange{newMax, rescale});
       });
-  Value rowMax =
-      rowwise(b, loc, {blockMax}, state.rowMax,
-              [](OpBuilder &nb, Location nloc, ValueRange args) {
-                return arith::MaximumFOp::create(nb, nloc, args[0], args[1]);
-              });
+  Value rowMax = maxAndRescale.getResult(0);
+  Value rescale = maxAndRescale.getResult(1);
   Value weights = queryKeyGeneric(
       b, loc, scores, {rowMax}, createEmptyF32(b, loc, scoresType.getShape()),
       /*reduceKeys=*/false, [&](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -233,6 +242,8 @@ OnlineSoftmax accumulateKeyBlock(OpBuilder &b, Location loc, Value scores,
       [](OpBuilder &nb, Location nloc, ValueRange args) {
         return arith::AddFOp::create(nb, nloc, args[0], args[1]);
       });
+  if (!state.acc)
+    return {rowMax, rowSum, Value()};
   Value scaledAcc = queryKeyGeneric(b, loc, {}, {rescale}, state.acc,
                                     /*reduceKeys=*/false, scale);
   Value acc = matmulAccumulate(b, loc, weights, values, scaledAcc,
@@ -242,17 +253,18 @@ OnlineSoftmax accumulateKeyBlock(OpBuilder &b, Location loc, Value scores,
 
 /// The attention of the query block `q` [Bq, dz] at row `query0` over the
 /// chunk's `keys` [rows, dz] and `values` [rows, dv]: the final statistics,
-/// with `acc` normalized to the block's output.
+/// with `acc` normalized to the block's output. Without `values`, the row
+/// maximum and sum alone (acc null).
 OnlineSoftmax attendQueryBlock(OpBuilder &b, Location loc, Value q, Value keys,
                                Value values, Value query0,
                                const BlockSizes &sizes,
                                const ChunkShape &shape) {
   int64_t queries = sizes.queries;
   Value keyEnd = addIndex(b, loc, query0, indexConstant(b, loc, queries));
-  SmallVector<Value> inits = {
-      createFilledF32(b, loc, {queries}, kNegInf),
-      createFilledF32(b, loc, {queries}, 0.0),
-      createFilledF32(b, loc, {queries, shape.dv}, 0.0)};
+  SmallVector<Value> inits = {createFilledF32(b, loc, {queries}, kNegInf),
+                              createFilledF32(b, loc, {queries}, 0.0)};
+  if (values)
+    inits.push_back(createFilledF32(b, loc, {queries, shape.dv}, 0.0));
   auto loop = scf::ForOp::create(
       b, loc, indexConstant(b, loc, 0), keyEnd,
       indexConstant(b, loc, sizes.keys), inits,
@@ -262,13 +274,19 @@ OnlineSoftmax attendQueryBlock(OpBuilder &b, Location loc, Value q, Value keys,
         Value scores = attention::matmul(
             nb, nloc, q, rowsOf(nb, nloc, keys, key0, sizes.keys),
             /*transposeRhs=*/true);
+        Value valueBlock =
+            values ? rowsOf(nb, nloc, values, key0, sizes.keys) : Value();
         OnlineSoftmax next = accumulateKeyBlock(
-            nb, nloc, scores, rowsOf(nb, nloc, values, key0, sizes.keys),
-            origin, {state[0], state[1], state[2]});
-        scf::YieldOp::create(nb, nloc,
-                             ValueRange{next.rowMax, next.rowSum, next.acc});
+            nb, nloc, scores, valueBlock, origin,
+            {state[0], state[1], values ? state[2] : Value()});
+        SmallVector<Value> yields = {next.rowMax, next.rowSum};
+        if (values)
+          yields.push_back(next.acc);
+        scf::YieldOp::create(nb, nloc, yields);
       });
   Value rowSum = loop.getResult(1);
+  if (!values)
+    return {loop.getResult(0), rowSum, Value()};
   Value out = queryKeyGeneric(
       b, loc, loop.getResult(2), {rowSum},
       createEmptyF32(b, loc, {queries, shape.dv}), /*reduceKeys=*/false,
@@ -297,9 +315,10 @@ Value attendChunk(OpBuilder &b, Location loc, Value q, Value k, Value v,
   return loop.getResult(0);
 }
 
-/// The gradients {gq, gk, gv} of one head of one chunk.
+/// The gradients {gq, gk, gv} of one head of one chunk; `out` [rows, dv],
+/// the forward's output, when the op has it (else it is recomputed).
 std::array<Value, 3> attendChunkGrad(OpBuilder &b, Location loc, Value q,
-                                     Value k, Value v, Value gOut,
+                                     Value k, Value v, Value gOut, Value out,
                                      const BlockSizes &sizes,
                                      const ChunkShape &shape) {
   SmallVector<Value> inits = {
@@ -314,11 +333,13 @@ std::array<Value, 3> attendChunkGrad(OpBuilder &b, Location loc, Value q,
             blockStart(nb, nloc, queryStart, sizes.queries, shape.rows);
         Value qBlock = rowsOf(nb, nloc, q, query0, sizes.queries);
         Value gOutBlock = rowsOf(nb, nloc, gOut, query0, sizes.queries);
-        OnlineSoftmax forward =
-            attendQueryBlock(nb, nloc, qBlock, k, v, query0, sizes, shape);
+        OnlineSoftmax forward = attendQueryBlock(
+            nb, nloc, qBlock, k, out ? Value() : v, query0, sizes, shape);
+        Value outBlock =
+            out ? rowsOf(nb, nloc, out, query0, sizes.queries) : forward.acc;
         // D = rowsum(gO * O).
         Value rowTerm = queryKeyGeneric(
-            nb, nloc, {gOutBlock, forward.acc}, {},
+            nb, nloc, {gOutBlock, outBlock}, {},
             createFilledF32(nb, nloc, {sizes.queries}, 0.0),
             /*reduceKeys=*/true,
             [](OpBuilder &bb, Location bloc, ValueRange args) {
@@ -533,13 +554,19 @@ LogicalResult tileGradient(RewriterBase &rewriter, ChunkAttentionGradOp op) {
   Location loc = op.getLoc();
   auto gqType = cast<RankedTensorType>(op.getGq().getType());
   auto gvType = cast<RankedTensorType>(op.getGv().getType());
+  SmallVector<Value> inputs = {op.getQ(), op.getK(), op.getV(), op.getGOut()};
+  SmallVector<int64_t> widths = {shape->dz, shape->dz, shape->dv, shape->dv};
+  if (op.getOut()) {
+    inputs.push_back(op.getOut());
+    widths.push_back(shape->dv);
+  }
   SmallVector<Value> results = forEachChunk(
-      rewriter, loc, {op.getQ(), op.getK(), op.getV(), op.getGOut()},
-      {shape->dz, shape->dz, shape->dv, shape->dv}, {gqType, gqType, gvType},
+      rewriter, loc, inputs, widths, {gqType, gqType, gvType},
       {shape->dz, shape->dz, shape->dv}, heads, shape->rows,
       [&](ArrayRef<Value> s) -> SmallVector<Value> {
+        Value out = s.size() > 4 ? s[4] : Value();
         auto grads = attendChunkGrad(rewriter, loc, s[0], s[1], s[2], s[3],
-                                     *sizes, *shape);
+                                     out, *sizes, *shape);
         return {grads[0], grads[1], grads[2]};
       });
   rewriter.replaceOp(op, results);

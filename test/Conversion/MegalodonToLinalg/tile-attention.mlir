@@ -25,21 +25,21 @@
 // CHECK:         arith.cmpi ule
 // CHECK:         arith.cmpi uge, %{{.+}}, %[[K]]
 // CHECK:         arith.maximumf
-// The rescaling exp(m - max(m, block max)), 0 while m = -inf.
-// CHECK:       %[[RESCALE:.+]] = linalg.generic {{.+}} ins(%[[MAX]], %[[BMAX]] : tensor<8xf32>, tensor<8xf32>)
+// The new maximum m' = max(m, block max), written over m, and the
+// rescaling exp(m - m'), 0 while m = -inf, from one generic.
+// CHECK:       %[[NEW:.+]]:2 = linalg.generic {{.+}} ins(%[[BMAX]] : tensor<8xf32>) outs(%[[MAX]], %{{.+}} : tensor<8xf32>, tensor<8xf32>)
+// CHECK:         arith.maximumf
 // CHECK:         arith.cmpf oeq
 // CHECK:         math.exp
-// The new maximum, the weights, the sum and the accumulator, each updated
-// in place.
-// CHECK:       %[[NEWMAX:.+]] = linalg.generic {{.+}} ins(%[[BMAX]] : tensor<8xf32>) outs(%[[MAX]] : tensor<8xf32>)
-// CHECK:       %[[P:.+]] = linalg.generic {{.+}} ins(%[[S]], %[[NEWMAX]] : tensor<8x6xf32>, tensor<8xf32>)
+// The weights, the sum and the accumulator, each updated in place.
+// CHECK:       %[[P:.+]] = linalg.generic {{.+}} ins(%[[S]], %[[NEW]]#0 : tensor<8x6xf32>, tensor<8xf32>)
 // CHECK:         math.exp
 // CHECK:         arith.select
-// CHECK:       %[[SCALEDSUM:.+]] = linalg.generic {{.+}} ins(%[[RESCALE]] : tensor<8xf32>) outs(%[[SUM]] : tensor<8xf32>)
+// CHECK:       %[[SCALEDSUM:.+]] = linalg.generic {{.+}} ins(%[[NEW]]#1 : tensor<8xf32>) outs(%[[SUM]] : tensor<8xf32>)
 // CHECK:       %[[NEWSUM:.+]] = linalg.generic {{.+}} ins(%[[P]] : tensor<8x6xf32>) outs(%[[SCALEDSUM]] : tensor<8xf32>)
-// CHECK:       %[[SCALEDACC:.+]] = linalg.generic {{.+}} ins(%[[RESCALE]] : tensor<8xf32>) outs(%[[ACC]] : tensor<8x32xf32>)
+// CHECK:       %[[SCALEDACC:.+]] = linalg.generic {{.+}} ins(%[[NEW]]#1 : tensor<8xf32>) outs(%[[ACC]] : tensor<8x32xf32>)
 // CHECK:       %[[NEWACC:.+]] = linalg.matmul ins(%[[P]], %{{.+}} : tensor<8x6xf32>, tensor<6x32xf32>) outs(%[[SCALEDACC]] : tensor<8x32xf32>)
-// CHECK:       scf.yield %[[NEWMAX]], %[[NEWSUM]], %[[NEWACC]]
+// CHECK:       scf.yield %[[NEW]]#0, %[[NEWSUM]], %[[NEWACC]]
 // CHECK:     arith.divf
 // CHECK:     tensor.insert_slice %{{.+}} into %{{.+}}[%[[Q0]], 0] [8, 32]
 // CHECK:   scf.forall.in_parallel
@@ -102,4 +102,24 @@ func.func @untiled(%q: tensor<1x40x32xf32>, %k: tensor<1x40x32xf32>, %v: tensor<
   %o = megalodon.chunk_attention %q, %k, %v {num_heads = 2 : i64, chunk_size = 20 : i64}
       : (tensor<1x40x32xf32>, tensor<1x40x32xf32>, tensor<1x40x64xf32>) -> tensor<1x40x64xf32>
   return %o : tensor<1x40x64xf32>
+}
+
+// Given the forward's output, the gradient's first key loop computes the row
+// maximum and sum alone (no accumulator, no product with the values), and D
+// comes from the output's rows.
+
+// CHECK-LABEL: func.func @gradient_with_out
+// CHECK: scf.forall
+// CHECK:   scf.for %{{.+}} = %c0 to %c20 step %c8 iter_args({{.+}}) -> (tensor<20x16xf32>, tensor<20x16xf32>, tensor<20x32xf32>)
+// CHECK:     %[[Q0:.+]] = arith.minui
+// CHECK:     %[[STATS:.+]]:2 = scf.for {{.+}} -> (tensor<8xf32>, tensor<8xf32>)
+// CHECK-NOT:   linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<8x6xf32>, tensor<6x32xf32>)
+// CHECK:       scf.yield
+// CHECK:     %[[OUT:.+]] = tensor.extract_slice %{{.+}}[%[[Q0]], 0] [8, 32]
+// CHECK:     linalg.generic {{.+}} ins(%{{.+}}, %[[OUT]] : tensor<8x32xf32>, tensor<8x32xf32>) outs(%{{.+}} : tensor<8xf32>)
+func.func @gradient_with_out(%q: tensor<1x40x32xf32>, %k: tensor<1x40x32xf32>, %v: tensor<1x40x64xf32>, %g: tensor<1x40x64xf32>, %o: tensor<1x40x64xf32>) -> (tensor<1x40x32xf32>, tensor<1x40x32xf32>, tensor<1x40x64xf32>) {
+  %gq, %gk, %gv = megalodon.chunk_attention_grad %q, %k, %v grad(%g) out(%o) {num_heads = 2 : i64, chunk_size = 20 : i64,
+      megalodon.tile_config = #megalodon.tile_config<{query_block = 8 : i64, key_block = 6 : i64}, source = "user">}
+      : (tensor<1x40x32xf32>, tensor<1x40x32xf32>, tensor<1x40x64xf32>, tensor<1x40x64xf32>, tensor<1x40x64xf32>) -> (tensor<1x40x32xf32>, tensor<1x40x32xf32>, tensor<1x40x64xf32>)
+  return %gq, %gk, %gv : tensor<1x40x32xf32>, tensor<1x40x32xf32>, tensor<1x40x64xf32>
 }

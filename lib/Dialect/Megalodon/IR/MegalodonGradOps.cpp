@@ -255,6 +255,9 @@ LogicalResult ChunkAttentionGradOp::verify() {
                              getChunkSize()));
   CHECK(cotangent(c, getGOut(), "g_out", getV().getType(),
                   "the result, that of v"));
+  if (getOut())
+    CHECK(cotangent(c, getOut(), "out", getV().getType(),
+                    "the result, that of v"));
   CHECK(cotangent(c, getGq(), "result 'gq'", getQ().getType(), "q"));
   CHECK(cotangent(c, getGk(), "result 'gk'", getK().getType(), "k"));
   return cotangent(c, getGv(), "result 'gv'", getV().getType(), "v");

@@ -48,10 +48,11 @@ ChunkAttentionOp::buildVjp(OpBuilder &builder,
                      "training without a cache";
     return failure();
   }
+  // The forward's result saves the blocked gradient a recomputation of it.
   auto grad = ChunkAttentionGradOp::create(
       builder, getLoc(), getQ().getType(), getK().getType(), getV().getType(),
-      getQ(), getK(), getV(), resultCotangents[0], getNumHeadsAttr(),
-      getChunkSizeAttr());
+      getQ(), getK(), getV(), resultCotangents[0], getResult(),
+      getNumHeadsAttr(), getChunkSizeAttr());
   return SmallVector<Value>{grad.getGq(), grad.getGk(), grad.getGv()};
 }
 

@@ -366,24 +366,28 @@ def Megalodon_ChunkAttentionGradOp : Megalodon_Op<"chunk_attention_grad",
     The backward of `megalodon.chunk_attention` without a cache (training),
     with the same attributes: from the forward's `q`, `k`, `v` and the
     cotangent `g_out` of its result, returns `gq`, `gk` and `gv`. The softmax
-    weights are recomputed from `q` and `k`.
+    weights are recomputed from `q` and `k`. Optionally `out`, the forward's
+    result, which must be what chunk_attention returns for these q, k and v:
+    the blocked lowering then takes the softmax backward's row term
+    rowsum(g_out * out) from it instead of recomputing the output.
 
     ```mlir
     %gq, %gk, %gv = megalodon.chunk_attention_grad %q, %k, %v grad(%ga)
-        {num_heads = 2 : i64, chunk_size = 16 : i64}
+        out(%o) {num_heads = 2 : i64, chunk_size = 16 : i64}
         : (tensor<1x32x32xf32>, tensor<1x32x32xf32>, tensor<1x32x128xf32>,
-           tensor<1x32x128xf32>)
+           tensor<1x32x128xf32>, tensor<1x32x128xf32>)
         -> (tensor<1x32x32xf32>, tensor<1x32x32xf32>, tensor<1x32x128xf32>)
     ```
   }];
   let arguments = (ins Megalodon_Tensor:$q, Megalodon_Tensor:$k,
                    Megalodon_Tensor:$v, Megalodon_Tensor:$g_out,
+                   Optional<Megalodon_Tensor>:$out,
                    I64Attr:$num_heads, I64Attr:$chunk_size);
   let results = (outs Megalodon_Tensor:$gq, Megalodon_Tensor:$gk,
                  Megalodon_Tensor:$gv);
   let assemblyFormat = [{
-    $q `,` $k `,` $v `grad` `(` $g_out `)` attr-dict `:`
-    functional-type(operands, results)
+    $q `,` $k `,` $v `grad` `(` $g_out `)` (`out` `(` $out^ `)`)? attr-dict
+    `:` functional-type(operands, results)
   }];
 }
 
