@@ -59,7 +59,6 @@ public:
         .getResult();
   }
 
-  Value add(Value a, Value c) { return arith::AddFOp::create(b, loc, a, c); }
   Value mul(Value a, Value m) { return arith::MulFOp::create(b, loc, a, m); }
 
   /// a m + acc.
