@@ -25,6 +25,8 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "gtest/gtest.h"
 
+#include <array>
+
 using namespace megalodon;
 using namespace megalodon::testing;
 
@@ -40,17 +42,21 @@ struct TiledCase {
   bool returnsState = true;
 };
 
+/// The types of a case's x, alpha (and delta), theta, gamma, omega and
+/// complex state.
+std::array<std::string, 6> cemaTypes(const TiledCase &c) {
+  return {
+      llvm::formatv("tensor<{0}x{1}x{2}xf32>", c.batch, c.steps, c.channels),
+      llvm::formatv("tensor<{0}x{1}x1xf32>", c.channels, c.states),
+      llvm::formatv("tensor<{0}x1x1xf32>", c.channels),
+      llvm::formatv("tensor<{0}x{1}x2xf32>", c.channels, c.states),
+      llvm::formatv("tensor<{0}x1xf32>", c.channels),
+      llvm::formatv("tensor<{0}x{1}x{2}xcomplex<f32>>", c.batch, c.channels,
+                    c.states)};
+}
+
 std::string cemaIR(const TiledCase &c) {
-  std::string x =
-      llvm::formatv("tensor<{0}x{1}x{2}xf32>", c.batch, c.steps, c.channels);
-  std::string dn1 =
-      llvm::formatv("tensor<{0}x{1}x1xf32>", c.channels, c.states);
-  std::string d11 = llvm::formatv("tensor<{0}x1x1xf32>", c.channels);
-  std::string dn2 =
-      llvm::formatv("tensor<{0}x{1}x2xf32>", c.channels, c.states);
-  std::string d1 = llvm::formatv("tensor<{0}x1xf32>", c.channels);
-  std::string h = llvm::formatv("tensor<{0}x{1}x{2}xcomplex<f32>>", c.batch,
-                                c.channels, c.states);
+  auto [x, dn1, d11, dn2, d1, h] = cemaTypes(c);
   std::string config = llvm::formatv(
       "{megalodon.tile_config = #megalodon.tile_config<{{block_time = {0} : "
       "i64, lanes = {1} : i64, state_group = {2} : i64}, source = \"user\">}",
@@ -74,16 +80,7 @@ std::string cemaIR(const TiledCase &c) {
 /// cema_grad with the case's config: checkpoint_block = block_time; with
 /// `carried`, a carried state hx and a cotangent of the last state.
 std::string cemaGradIR(const TiledCase &c) {
-  std::string x =
-      llvm::formatv("tensor<{0}x{1}x{2}xf32>", c.batch, c.steps, c.channels);
-  std::string dn1 =
-      llvm::formatv("tensor<{0}x{1}x1xf32>", c.channels, c.states);
-  std::string d11 = llvm::formatv("tensor<{0}x1x1xf32>", c.channels);
-  std::string dn2 =
-      llvm::formatv("tensor<{0}x{1}x2xf32>", c.channels, c.states);
-  std::string d1 = llvm::formatv("tensor<{0}x1xf32>", c.channels);
-  std::string h = llvm::formatv("tensor<{0}x{1}x{2}xcomplex<f32>>", c.batch,
-                                c.channels, c.states);
+  auto [x, dn1, d11, dn2, d1, h] = cemaTypes(c);
   std::string config = llvm::formatv(
       "{megalodon.tile_config = #megalodon.tile_config<{{checkpoint_block = "
       "{0} : i64, lanes = {1} : i64, state_group = {2} : i64}, source = "

@@ -106,6 +106,20 @@ Value attention::sliceRows(OpBuilder &b, Location loc, Value src,
                                         strides);
 }
 
+/// `acc` [M, N] plus `lhs` [M, K] times `rhs` [K, N], or times the
+/// transpose of `rhs` [N, K] when `transposeRhs`: the matmul kernels
+/// accumulate into their destination.
+Value attention::matmulAccumulate(OpBuilder &b, Location loc, Value lhs,
+                                  Value rhs, Value acc, bool transposeRhs) {
+  if (transposeRhs)
+    return linalg::MatmulTransposeBOp::create(b, loc, acc.getType(),
+                                              ValueRange{lhs, rhs}, acc)
+        .getResult(0);
+  return linalg::MatmulOp::create(b, loc, acc.getType(), ValueRange{lhs, rhs},
+                                  acc)
+      .getResult(0);
+}
+
 /// `lhs` [M, K] times `rhs` [K, N], or times the transpose of `rhs` [N, K]
 /// when `transposeRhs`, accumulated into a zero-filled [M, N] tensor.
 Value attention::matmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
@@ -114,14 +128,8 @@ Value attention::matmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
   auto rhsType = cast<RankedTensorType>(rhs.getType());
   int64_t m = lhsType.getDimSize(0);
   int64_t n = rhsType.getDimSize(transposeRhs ? 0 : 1);
-  Value acc = filledTensor(b, loc, {m, n}, 0.0);
-  if (transposeRhs)
-    return linalg::MatmulTransposeBOp::create(b, loc, acc.getType(),
-                                              ValueRange{lhs, rhs}, acc)
-        .getResult(0);
-  return linalg::MatmulOp::create(b, loc, acc.getType(), ValueRange{lhs, rhs},
-                                  acc)
-      .getResult(0);
+  return matmulAccumulate(b, loc, lhs, rhs, filledTensor(b, loc, {m, n}, 0.0),
+                          transposeRhs);
 }
 
 /// The transpose of a rank-2 tensor, materialized so that the products with

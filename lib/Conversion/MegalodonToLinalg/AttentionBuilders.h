@@ -34,6 +34,9 @@ Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
 /// `blocks`, plus per-query inputs `rowInputs` [queries]; `init` is
 /// [queries] when `reduceKeys`, [queries, keys] otherwise. `body` gets the
 /// block arguments and returns the value to yield.
+Value matmulAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                       Value acc, bool transposeRhs);
+
 Value transpose(OpBuilder &b, Location loc, Value matrix);
 
 Value queryKeyGeneric(

@@ -32,6 +32,16 @@ Value initialStateMajor(OpBuilder &b, Location loc, Value hx,
 /// The complex state [B, D, N] of `resultType` from [B, 2, N, D] parts.
 Value lastState(OpBuilder &b, Location loc, Value parts, Type resultType);
 
+/// The shape of a cema or cema_grad (x [B, L, D], alpha [D, N, 1]); an
+/// error on `op` unless every value of `floats` is a static f32 tensor.
+FailureOr<CemaShape> readScanShape(Operation *op, ValueRange floats, Value x,
+                                   Value alpha);
+
+/// p, Re q, Im q, Re gamma and Im gamma, each state-major [N, D].
+SmallVector<Value> stateMajorCoefficients(OpBuilder &b, Location loc,
+                                          Value alpha, Value delta, Value theta,
+                                          Value gamma, const CemaShape &shape);
+
 /// megalodon-tile-cema's rewrite of a cema_grad with a tile config.
 LogicalResult tileCemaGrad(RewriterBase &rewriter, CemaGradOp op);
 

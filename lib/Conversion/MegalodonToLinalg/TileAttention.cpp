@@ -59,6 +59,7 @@ namespace mlir::megalodon {
 using namespace mlir;
 using namespace mlir::megalodon;
 using namespace mlir::megalodon::detail;
+using attention::matmulAccumulate;
 using attention::queryKeyGeneric;
 
 namespace {
@@ -146,19 +147,6 @@ Value withRows(OpBuilder &b, Location loc, Value block, Value matrix,
   SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
   return tensor::InsertSliceOp::create(b, loc, block, matrix, offsets, sizes,
                                        strides);
-}
-
-/// acc + lhs * rhs (or lhs * rhs^T when `transposeRhs`): the matmul kernels
-/// accumulate into their destination.
-Value matmulAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs,
-                       Value acc, bool transposeRhs) {
-  if (transposeRhs)
-    return linalg::MatmulTransposeBOp::create(b, loc, acc.getType(),
-                                              ValueRange{lhs, rhs}, acc)
-        .getResult(0);
-  return linalg::MatmulOp::create(b, loc, acc.getType(), ValueRange{lhs, rhs},
-                                  acc)
-      .getResult(0);
 }
 
 /// A parallel linalg.generic over the rows of rank-1 tensors.

@@ -126,6 +126,32 @@ Value mlir::megalodon::detail::lastState(OpBuilder &b, Location loc,
       .getResult(0);
 }
 
+FailureOr<CemaShape> mlir::megalodon::detail::readScanShape(Operation *op,
+                                                            ValueRange floats,
+                                                            Value x,
+                                                            Value alpha) {
+  for (Value v : floats) {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (!type.hasStaticShape() || !type.getElementType().isF32())
+      return op->emitOpError("tile-cema needs static f32 operands");
+  }
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto alphaType = cast<RankedTensorType>(alpha.getType());
+  return CemaShape{xType.getDimSize(0), xType.getDimSize(1),
+                   xType.getDimSize(2), alphaType.getDimSize(1)};
+}
+
+SmallVector<Value> mlir::megalodon::detail::stateMajorCoefficients(
+    OpBuilder &b, Location loc, Value alpha, Value delta, Value theta,
+    Value gamma, const CemaShape &shape) {
+  CemaCoefficients c =
+      buildCoefficients(b, loc, alpha, delta, theta, gamma, shape);
+  SmallVector<Value> coefficients;
+  for (Value dn : {c.p, c.qRe, c.qIm, c.gammaRe, c.gammaIm})
+    coefficients.push_back(toStateMajor(b, loc, dn));
+  return coefficients;
+}
+
 namespace {
 
 struct ScanTiling {
@@ -293,16 +319,15 @@ FailureOr<ScanTiling> readTiling(CemaOp op, const CemaShape &shape) {
 }
 
 LogicalResult tileCema(RewriterBase &rewriter, CemaOp op) {
-  for (Value v : {op.getX(), op.getAlpha(), op.getDelta(), op.getTheta(),
-                  op.getGamma(), op.getOmega()}) {
-    auto type = cast<RankedTensorType>(v.getType());
-    if (!type.hasStaticShape() || !type.getElementType().isF32())
-      return op.emitOpError("tile-cema needs static f32 operands");
-  }
+  FailureOr<CemaShape> scanShape =
+      readScanShape(op,
+                    {op.getX(), op.getAlpha(), op.getDelta(), op.getTheta(),
+                     op.getGamma(), op.getOmega()},
+                    op.getX(), op.getAlpha());
+  if (failed(scanShape))
+    return failure();
+  CemaShape shape = *scanShape;
   auto xType = cast<RankedTensorType>(op.getX().getType());
-  auto alphaType = cast<RankedTensorType>(op.getAlpha().getType());
-  CemaShape shape{xType.getDimSize(0), xType.getDimSize(1), xType.getDimSize(2),
-                  alphaType.getDimSize(1)};
   FailureOr<ScanTiling> tiling = readTiling(op, shape);
   if (failed(tiling))
     return failure();
@@ -310,12 +335,9 @@ LogicalResult tileCema(RewriterBase &rewriter, CemaOp op) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  CemaCoefficients c =
-      buildCoefficients(rewriter, loc, op.getAlpha(), op.getDelta(),
-                        op.getTheta(), op.getGamma(), shape);
-  SmallVector<Value> coefficients;
-  for (Value dn : {c.p, c.qRe, c.qIm, c.gammaRe, c.gammaIm})
-    coefficients.push_back(toStateMajor(rewriter, loc, dn));
+  SmallVector<Value> coefficients =
+      stateMajorCoefficients(rewriter, loc, op.getAlpha(), op.getDelta(),
+                             op.getTheta(), op.getGamma(), shape);
   Value omega = parameterView(rewriter, loc, op.getOmega(), {shape.channels});
   Value state = initialStateMajor(rewriter, loc, op.getHx(), shape);
   Value y = createEmptyF32(rewriter, loc, xType.getShape());

@@ -420,16 +420,14 @@ SmallVector<Value> sumsOverBatch(OpBuilder &b, Location loc, Value adjoint,
 
 LogicalResult mlir::megalodon::detail::tileCemaGrad(RewriterBase &rewriter,
                                                     CemaGradOp op) {
-  for (Value v : {op.getX(), op.getAlpha(), op.getDelta(), op.getTheta(),
-                  op.getGamma(), op.getOmega(), op.getGy()}) {
-    auto type = cast<RankedTensorType>(v.getType());
-    if (!type.hasStaticShape() || !type.getElementType().isF32())
-      return op.emitOpError("tile-cema needs static f32 operands");
-  }
-  auto xType = cast<RankedTensorType>(op.getX().getType());
-  auto alphaType = cast<RankedTensorType>(op.getAlpha().getType());
-  CemaShape shape{xType.getDimSize(0), xType.getDimSize(1), xType.getDimSize(2),
-                  alphaType.getDimSize(1)};
+  FailureOr<CemaShape> scanShape =
+      readScanShape(op,
+                    {op.getX(), op.getAlpha(), op.getDelta(), op.getTheta(),
+                     op.getGamma(), op.getOmega(), op.getGy()},
+                    op.getX(), op.getAlpha());
+  if (failed(scanShape))
+    return failure();
+  CemaShape shape = *scanShape;
   FailureOr<AdjointTiling> tiling = readTiling(op, shape);
   if (failed(tiling))
     return failure();
@@ -437,12 +435,9 @@ LogicalResult mlir::megalodon::detail::tileCemaGrad(RewriterBase &rewriter,
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  CemaCoefficients c =
-      buildCoefficients(rewriter, loc, op.getAlpha(), op.getDelta(),
-                        op.getTheta(), op.getGamma(), shape);
-  SmallVector<Value> coefficients;
-  for (Value dn : {c.p, c.qRe, c.qIm, c.gammaRe, c.gammaIm})
-    coefficients.push_back(toStateMajor(rewriter, loc, dn));
+  SmallVector<Value> coefficients =
+      stateMajorCoefficients(rewriter, loc, op.getAlpha(), op.getDelta(),
+                             op.getTheta(), op.getGamma(), shape);
   Value omega = parameterView(rewriter, loc, op.getOmega(), {shape.channels});
   Value state = initialStateMajor(rewriter, loc, op.getHx(), shape);
   Value gx = skipGradient(rewriter, loc, op.getGy(), omega, shape);
