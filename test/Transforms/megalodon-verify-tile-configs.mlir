@@ -184,3 +184,25 @@ func.func @adjoint_missing_lanes(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>
       -> (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
   return
 }
+
+// -----
+
+func.func @adjoint_lanes_do_not_divide(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: lanes (128) must be a power of two that divides the 64 channels}}
+  %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) grad(%x)
+      {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 8 : i64, lanes = 128 : i64, state_group = 1 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>, tensor<1x32x64xf32>)
+      -> (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+  return
+}
+
+// -----
+
+func.func @adjoint_group_does_not_divide(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: state_group (3) must divide the 8 states}}
+  %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) grad(%x)
+      {megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 8 : i64, lanes = 16 : i64, state_group = 3 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>, tensor<1x32x64xf32>)
+      -> (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+  return
+}
