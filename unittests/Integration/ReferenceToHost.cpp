@@ -5,6 +5,7 @@
 #include "megalodon/Driver/CompiledFunction.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "gtest/gtest.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 #include <cmath>
@@ -93,4 +94,15 @@ megalodon::testing::compileAndCall(mlir::ModuleOp module, llvm::StringRef name,
   for (const rt::HostTensor &t : inputs)
     pointers.push_back(&t);
   return (*compiled)->call(pointers);
+}
+
+void megalodon::testing::expectCloseToReference(
+    const std::vector<rt::HostTensor> &results,
+    const std::vector<RefValue> &expected, double tolerance) {
+  ASSERT_EQ(results.size(), expected.size());
+  for (size_t r = 0; r < results.size(); ++r)
+    EXPECT_LE(
+        relativeL2Error(results[r].toF64(), flattenReference(expected[r])),
+        tolerance)
+        << "result " << r;
 }

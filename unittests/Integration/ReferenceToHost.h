@@ -31,6 +31,12 @@ std::vector<double> flattenReference(const ref::RefValue &value);
 double relativeL2Error(const std::vector<double> &got,
                        const std::vector<double> &want);
 
+/// Expects each of `results` within a relative L2 error of `tolerance` of
+/// the reference's value at the same position (and as many of them).
+void expectCloseToReference(const std::vector<rt::HostTensor> &results,
+                            const std::vector<ref::RefValue> &expected,
+                            double tolerance);
+
 /// Compiles @`name` of `module` for the host (artifacts cached under
 /// `cacheDir`) and calls it on `args`, the reference interpreter's
 /// arguments.

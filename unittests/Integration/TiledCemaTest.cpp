@@ -150,12 +150,7 @@ void checkAgainstReference(const std::string &ir, uint64_t seed) {
                      ::testing::TempDir() + "megalodon-tiled-cema-artifacts");
   ASSERT_TRUE(static_cast<bool>(results))
       << llvm::toString(results.takeError());
-  ASSERT_EQ(results->size(), expected->size());
-  for (size_t r = 0; r < results->size(); ++r)
-    EXPECT_LE(relativeL2Error((*results)[r].toF64(),
-                              flattenReference((*expected)[r])),
-              1e-5)
-        << "result " << r;
+  expectCloseToReference(*results, *expected, 1e-5);
 }
 
 class TiledCemaTest : public ::testing::TestWithParam<TiledCase> {};
