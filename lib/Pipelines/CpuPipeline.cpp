@@ -57,10 +57,12 @@ void megalodon::registerCpuPipelineDialects(DialectRegistry &registry) {
 megalodon::MatmulRegisterTile
 megalodon::matmulRegisterTile(const megalodon::TargetFacts &target) {
   int64_t vectors = 2;
-  int64_t rows = 6;
-  while (rows > 1 && rows * vectors + vectors + 1 > target.vectorRegisters)
-    --rows;
-  return {rows, vectors * target.vectorLanes};
+  int64_t rows =
+      std::max<int64_t>((target.vectorRegisters - vectors - 1) / vectors, 1);
+  int64_t lanes = vectors * target.vectorLanes;
+  int64_t depth =
+      std::max<int64_t>(target.l1Bytes / 2 / (lanes * 4) / 16 * 16, 16);
+  return {rows, lanes, depth};
 }
 
 void megalodon::buildBufferizationStage(OpPassManager &pm) {
@@ -113,6 +115,9 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   tiling.mr = options.matmulRows > 0 ? options.matmulRows : tile.rows;
   tiling.nr = options.matmulLanes > 0 ? options.matmulLanes : tile.lanes;
   tiling.mc = options.matmulRowBlock;
+  tiling.kc = options.matmulDepthBlock > 0    ? options.matmulDepthBlock
+              : options.matmulDepthBlock == 0 ? tile.depth
+                                              : 0;
   tiling.kUnroll = options.matmulKUnroll;
   tiling.vectorSize = options.vectorSize;
   bool parallel = options.threads != 1;
@@ -124,6 +129,8 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   }
   if (options.fuseElementwise)
     pm.addPass(createLinalgElementwiseOpFusionPass());
+  if (options.vectorize && options.fuseEpilogues)
+    pm.addPass(createFuseMatmulEpilogues());
   if (options.vectorize) {
     TileAndVectorizeOptions generics = tiling;
     generics.matmul = false;

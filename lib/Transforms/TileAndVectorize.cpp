@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
 #include "megalodon/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -48,13 +49,39 @@ static bool isInParallelLoop(Operation *op) {
          op->getParentOfType<scf::ParallelOp>();
 }
 
+/// Transposes the square block held in `rows` (one vector per row, as many
+/// lanes as rows, a power of two) in place. Stage `bit` swaps that bit
+/// between the row and the lane index of every element by shuffling each
+/// pair of rows that differ in it; after all stages element (r, l) sits in
+/// row l, lane r. Two-source shuffles with constant masks map onto single
+/// permute instructions.
+static void transposeInRegisters(OpBuilder &b, Location loc,
+                                 SmallVectorImpl<Value> &rows) {
+  int64_t n = rows.size();
+  for (int64_t bit = 1; bit < n; bit <<= 1) {
+    SmallVector<int64_t> lowMask(n), highMask(n);
+    for (int64_t l = 0; l < n; ++l) {
+      lowMask[l] = (l & bit) ? n + (l ^ bit) : l;
+      highMask[l] = (l & bit) ? n + l : (l ^ bit);
+    }
+    for (int64_t r = 0; r < n; ++r) {
+      if (r & bit)
+        continue;
+      Value low = rows[r], high = rows[r | bit];
+      rows[r] = vector::ShuffleOp::create(b, loc, low, high, lowMask);
+      rows[r | bit] = vector::ShuffleOp::create(b, loc, low, high, highMask);
+    }
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Matmul kernels
 //===----------------------------------------------------------------------===//
 
 /// Tile sizes of the matmul kernel (see the pass options).
 struct MatmulTiling {
-  int64_t mr, nr, mc, kUnroll, gemvNc;
+  int64_t mr, nr, mc, kc, kUnroll, gemvRows, gemvNc, packMinRows,
+      transposeBlock;
 };
 
 /// Whether `op` is C[M, N] += A[M, K] * B on static f32 tensors with B either
@@ -90,10 +117,12 @@ static bool matchMatmul(linalg::MatmulOp op, bool &transposedB) {
 /// Emits the kernel of one matmul into `b` and returns the result tensor.
 class MatmulKernel {
 public:
-  /// With `inPlace`, a transposed B is read as it is (the small-M kernel)
-  /// instead of being repacked into panels.
+  /// With `pack`, B is first repacked into panels (in parallel with
+  /// `parallel`); otherwise it is read as it is: a plain B row by row, a
+  /// transposed one through the small-M kernel (buildTransposed).
   MatmulKernel(OpBuilder &b, Location loc, Value lhs, Value rhs,
-               bool transposedB, bool inPlace, const MatmulTiling &tiling)
+               bool transposedB, bool pack, bool parallel,
+               const MatmulTiling &tiling)
       : b(b), loc(loc), lhs(lhs), tiling(tiling) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
     auto rhsType = cast<RankedTensorType>(rhs.getType());
@@ -101,27 +130,19 @@ public:
     numN = transposedB ? rhsType.getDimSize(0) : rhsType.getDimSize(1);
     vectorType = VectorType::get({tiling.nr}, b.getF32Type());
     zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    packed = transposedB && !inPlace;
-    this->rhs = packed ? packPanels(rhs) : rhs;
+    packed = pack;
+    this->rhs = packed ? packPanels(rhs, transposedB, parallel) : rhs;
   }
 
   /// C[M, N] += A * B for the accumulator `init`.
   Value build(Value init, bool parallel) {
-    int64_t numM = cast<RankedTensorType>(init.getType()).getDimSize(0);
-    int64_t fullRows = numM / tiling.mr * tiling.mr;
-    Value result = init;
-    if (fullRows > 0)
-      result = emitRowBlocks(result, fullRows, parallel);
-    // Rows left over by the register tile: one row at a time.
-    if (fullRows < numM)
-      result = emitRows(result, index(fullRows), index(numM), 1);
-    return result;
+    return emitRowBlocks(init, parallel);
   }
 
-  /// C[M, N] += A * B for the accumulator `init` with fewer than mr rows and
-  /// B an unpacked [N, K] operand: blocks of gemv-nc columns, each a loop over
-  /// panels of nr columns. The blocks are independent (each writes its own
-  /// columns of C), so with `parallel` they form an scf.forall.
+  /// C[M, N] += A * B for the accumulator `init` with fewer than gemv-rows
+  /// rows and B an unpacked [N, K] operand: blocks of gemv-nc columns, each a
+  /// loop over panels of nr columns. The blocks are independent (each writes
+  /// its own columns of C), so with `parallel` they form an scf.forall.
   Value buildTransposed(Value init, bool parallel) {
     int64_t numM = cast<RankedTensorType>(init.getType()).getDimSize(0);
     int64_t numPanels = numN / tiling.nr;
@@ -179,7 +200,9 @@ private:
   /// insert in parallel.
   Value emitIndependentBlocks(Value init, int64_t numBlocks, bool parallel,
                               BlockFn emitBlock) {
-    SmallVector<OpFoldResult> unitStrides(2, b.getIndexAttr(1));
+    auto unitStrides = [&](ArrayRef<OpFoldResult> offsets) {
+      return SmallVector<OpFoldResult>(offsets.size(), b.getIndexAttr(1));
+    };
     if (!parallel) {
       scf::ForOp blocks = makeLoop(
           index(0), index(numBlocks), index(1), init,
@@ -190,7 +213,7 @@ private:
                           ArrayRef<OpFoldResult> sizes) {
                         result = tensor::InsertSliceOp::create(
                             b, loc, updated, args[0], offsets, sizes,
-                            unitStrides);
+                            unitStrides(offsets));
                       });
             return SmallVector<Value>{result};
           });
@@ -209,7 +232,7 @@ private:
                 b.setInsertionPointToStart(forall.getTerminator().getBody());
                 tensor::ParallelInsertSliceOp::create(b, loc, updated, shared,
                                                       offsets, sizes,
-                                                      unitStrides);
+                                                      unitStrides(offsets));
               });
     return forall.getResult(0);
   }
@@ -218,29 +241,131 @@ private:
     return arith::ConstantIndexOp::create(b, loc, value);
   }
 
-  /// W [N, K] -> panels [N / nr, K, nr] with panels[j, k, l] = W[j*nr+l, k],
-  /// so the nr values one k step needs are contiguous.
-  Value packPanels(Value weight) {
+  /// B -> panels [N / nr, K, nr] with panels[j, k, l] = B(k, j * nr + l),
+  /// where B(k, n) is source[k, n], or source[n, k] when `transposedSource`:
+  /// the nr values one k step needs are contiguous, and a panel is read front
+  /// to back. The panels are independent blocks (an scf.forall with
+  /// `parallel`). A plain source is copied row by row; a transposed one goes
+  /// through square blocks transposed in registers. A transposed source whose
+  /// nr the transpose block does not divide gets a linalg.transpose.
+  Value packPanels(Value source, bool transposedSource, bool parallel) {
     int64_t numPanels = numN / tiling.nr;
-    auto expandedType =
-        RankedTensorType::get({numPanels, tiling.nr, numK}, b.getF32Type());
-    Value expanded = tensor::ExpandShapeOp::create(
-        b, loc, expandedType, weight,
-        SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    int64_t block = tiling.transposeBlock;
+    if (transposedSource &&
+        (block < 1 || !llvm::isPowerOf2_64(block) || tiling.nr % block != 0)) {
+      auto expandedType =
+          RankedTensorType::get({numPanels, tiling.nr, numK}, b.getF32Type());
+      Value expanded = tensor::ExpandShapeOp::create(
+          b, loc, expandedType, source,
+          SmallVector<ReassociationIndices>{{0, 1}, {2}});
+      Value empty = tensor::EmptyOp::create(
+          b, loc, ArrayRef<int64_t>{numPanels, numK, tiling.nr},
+          b.getF32Type());
+      return linalg::TransposeOp::create(b, loc, expanded, empty,
+                                         ArrayRef<int64_t>{0, 2, 1})
+          .getResult()
+          .front();
+    }
+
     Value empty = tensor::EmptyOp::create(
         b, loc, ArrayRef<int64_t>{numPanels, numK, tiling.nr}, b.getF32Type());
-    return linalg::TransposeOp::create(b, loc, expanded, empty,
-                                       ArrayRef<int64_t>{0, 2, 1})
-        .getResult()
-        .front();
+    auto panelType = RankedTensorType::get({numK, tiling.nr}, b.getF32Type());
+    OpBuilder::InsertionGuard guard(b);
+    auto emitPanel = [&](Value packedPanels, Value panel,
+                         InsertSliceFn insert) {
+      SmallVector<OpFoldResult> offsets = {panel, b.getIndexAttr(0),
+                                           b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {
+          b.getIndexAttr(1), b.getIndexAttr(numK), b.getIndexAttr(tiling.nr)};
+      Value slice = tensor::ExtractSliceOp::create(
+          b, loc, panelType, packedPanels, offsets, sizes,
+          SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+      Value column = arith::MulIOp::create(b, loc, panel, index(tiling.nr));
+      Value filled = transposedSource
+                         ? packTransposedPanel(slice, source, column, block)
+                         : packPlainPanel(slice, source, column);
+      insert(filled, offsets, sizes);
+    };
+    return emitIndependentBlocks(empty, numPanels, parallel, emitPanel);
+  }
+
+  /// panel[k, :] = source[k, column : column + nr] for every k.
+  Value packPlainPanel(Value panel, Value source, Value column) {
+    scf::ForOp rows = makeLoop(
+        index(0), index(numK), index(1), panel, [&](Value k, ValueRange args) {
+          Value row = vector::TransferReadOp::create(
+              b, loc, vectorType, source, ValueRange{k, column}, zero,
+              ArrayRef<bool>{true});
+          return SmallVector<Value>{
+              vector::TransferWriteOp::create(b, loc, row, args[0],
+                                              ValueRange{k, index(0)},
+                                              ArrayRef<bool>{true})
+                  .getResult()};
+        });
+    return rows.getResult(0);
+  }
+
+  /// panel[k, l] = source[column + l, k] for every k, in square blocks of
+  /// `block` (a power of two dividing nr) k steps by `block` lanes.
+  Value packTransposedPanel(Value panel, Value source, Value column,
+                            int64_t block) {
+    // Blocks of `width` (at most `block`) k steps from `k`.
+    auto emitSteps = [&](Value acc, Value k, int64_t width) {
+      auto readType = VectorType::get({width}, b.getF32Type());
+      auto blockType = VectorType::get({block}, b.getF32Type());
+      Value padding;
+      if (width < block)
+        padding = arith::ConstantOp::create(
+            b, loc, blockType, DenseElementsAttr::get(blockType, 0.0f));
+      for (int64_t lane0 = 0; lane0 < tiling.nr; lane0 += block) {
+        SmallVector<Value> rows;
+        for (int64_t i = 0; i < block; ++i) {
+          Value n = arith::AddIOp::create(b, loc, column, index(lane0 + i));
+          Value row = vector::TransferReadOp::create(b, loc, readType, source,
+                                                     ValueRange{n, k}, zero,
+                                                     ArrayRef<bool>{true});
+          if (padding)
+            row = vector::InsertStridedSliceOp::create(b, loc, row, padding,
+                                                       ArrayRef<int64_t>{0},
+                                                       ArrayRef<int64_t>{1});
+          rows.push_back(row);
+        }
+        transposeInRegisters(b, loc, rows);
+        for (int64_t t = 0; t < width; ++t) {
+          Value kt = arith::AddIOp::create(b, loc, k, index(t));
+          acc = vector::TransferWriteOp::create(b, loc, rows[t], acc,
+                                                ValueRange{kt, index(lane0)},
+                                                ArrayRef<bool>{true})
+                    .getResult();
+        }
+      }
+      return acc;
+    };
+    int64_t fullK = numK / block * block;
+    if (fullK > 0)
+      panel =
+          makeLoop(index(0), index(fullK), index(block), panel,
+                   [&](Value k, ValueRange args) {
+                     return SmallVector<Value>{emitSteps(args[0], k, block)};
+                   })
+              .getResult(0);
+    if (fullK < numK)
+      panel = emitSteps(panel, index(fullK), numK - fullK);
+    return panel;
   }
 
   /// Row blocks of mc rows, each a loop over panels around a loop over
   /// register tiles. The blocks are independent (each writes its own rows of
   /// C), so with `parallel` they form an scf.forall.
-  Value emitRowBlocks(Value init, int64_t fullRows, bool parallel) {
+  Value emitRowBlocks(Value init, bool parallel) {
+    int64_t numM = cast<RankedTensorType>(init.getType()).getDimSize(0);
     int64_t mc = std::max(tiling.mc / tiling.mr, int64_t(1)) * tiling.mr;
-    int64_t numBlocks = llvm::divideCeil(fullRows, mc);
+    int64_t numBlocks = llvm::divideCeil(numM, mc);
+    // Rows that fill register tiles; the last block also gets the rows left
+    // over (one shorter tile), so that the whole matmul is this one loop and
+    // its consumers can be fused into it (FuseMatmulEpilogues).
+    int64_t fullRows = numM / tiling.mr * tiling.mr;
+    int64_t leftover = numM - fullRows;
     OpBuilder::InsertionGuard guard(b);
 
     // The [rows, N] slice of `c` for `block`, updated by the kernel.
@@ -249,42 +374,77 @@ private:
       bindDims(b.getContext(), d0);
       OpFoldResult firstRow = affine::makeComposedFoldedAffineApply(
           b, loc, d0 * mc, {OpFoldResult(block)});
-      OpFoldResult numRows = affine::makeComposedFoldedAffineMin(
-          b, loc,
-          AffineMap::get(1, 0,
-                         {b.getAffineConstantExpr(mc), fullRows - d0 * mc},
-                         b.getContext()),
-          {OpFoldResult(block)});
+      auto rowsUpTo = [&](int64_t end) {
+        return affine::makeComposedFoldedAffineMin(
+            b, loc,
+            AffineMap::get(1, 0, {b.getAffineConstantExpr(mc), end - d0 * mc},
+                           b.getContext()),
+            {OpFoldResult(block)});
+      };
+      OpFoldResult numRows = rowsUpTo(numM);
       SmallVector<OpFoldResult> offsets = {firstRow, b.getIndexAttr(0)};
       SmallVector<OpFoldResult> sizes = {numRows, b.getIndexAttr(numN)};
       Value slice = tensor::ExtractSliceOp::create(
           b, loc, c, offsets, sizes,
           SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
       rowOffset = getValueOrCreateConstantIndexOp(b, loc, firstRow);
-      Value updated = emitRows(
-          slice, index(0), getValueOrCreateConstantIndexOp(b, loc, numRows),
-          tiling.mr);
+      Value tilesEnd =
+          getValueOrCreateConstantIndexOp(b, loc, rowsUpTo(fullRows));
+      // Blocks of kc reduction steps: the kc x nr part of a panel that the
+      // register tiles of the block share stays in L1.
+      int64_t kc = tiling.kc > 0 ? std::min(tiling.kc, numK) : numK;
+      int64_t fullDepth = numK / kc * kc;
+      Value updated = slice;
+      if (fullRows == 0) {
+        // Only the rows left over.
+      } else if (fullDepth == kc) {
+        updated =
+            emitRows(updated, index(0), tilesEnd, tiling.mr, index(0), kc);
+      } else if (fullDepth > 0) {
+        updated =
+            makeLoop(index(0), index(fullDepth), index(kc), updated,
+                     [&](Value k0, ValueRange args) {
+                       return SmallVector<Value>{emitRows(
+                           args[0], index(0), tilesEnd, tiling.mr, k0, kc)};
+                     })
+                .getResult(0);
+      }
+      if (fullRows > 0 && fullDepth < numK)
+        updated = emitRows(updated, index(0), tilesEnd, tiling.mr,
+                           index(fullDepth), numK - fullDepth);
+      // The rows left over: none in a full block (its tiles end at its last
+      // row), `leftover` in the last one, so this loop runs at most once.
+      if (leftover > 0)
+        updated = emitRows(updated, tilesEnd,
+                           getValueOrCreateConstantIndexOp(b, loc, numRows),
+                           leftover, index(0), numK);
       rowOffset = Value();
       insert(updated, offsets, sizes);
     };
 
-    return emitIndependentBlocks(init, numBlocks, parallel, emitBlock);
+    Value result = emitIndependentBlocks(init, numBlocks,
+                                         parallel && numBlocks > 1, emitBlock);
+    result.getDefiningOp()->setAttr(mlir::megalodon::kMatmulRowBlocksAttrName,
+                                    b.getUnitAttr());
+    return result;
   }
 
-  /// Rows [lo, hi) of `c` (a multiple of `rows` apart): panels outermost so a
-  /// panel of B is reused from L1 by every register tile of the block.
-  Value emitRows(Value c, Value lo, Value hi, int64_t rows) {
-    scf::ForOp panels = makeLoop(
-        index(0), index(numN / tiling.nr), index(1), c,
-        [&](Value panel, ValueRange panelArgs) {
-          scf::ForOp tiles =
-              makeLoop(lo, hi, index(rows), panelArgs,
+  /// Reduction steps [k0, k0 + depth) of rows [lo, hi) of `c` (a multiple of
+  /// `rows` apart): panels outermost so a panel of B is reused from L1 by
+  /// every register tile of the block.
+  Value emitRows(Value c, Value lo, Value hi, int64_t rows, Value k0,
+                 int64_t depth) {
+    scf::ForOp panels =
+        makeLoop(index(0), index(numN / tiling.nr), index(1), c,
+                 [&](Value panel, ValueRange panelArgs) {
+                   scf::ForOp tiles = makeLoop(
+                       lo, hi, index(rows), panelArgs,
                        [&](Value row, ValueRange tileArgs) {
-                         return SmallVector<Value>{
-                             emitTile(tileArgs[0], row, panel, rows)};
+                         return SmallVector<Value>{emitTile(
+                             tileArgs[0], row, panel, rows, k0, depth)};
                        });
-          return SmallVector<Value>(tiles.getResults());
-        });
+                   return SmallVector<Value>(tiles.getResults());
+                 });
     return panels.getResult(0);
   }
 
@@ -341,8 +501,11 @@ private:
   }
 
   /// The rows x nr tile of `c` at (row, panel * nr), accumulated in vector
-  /// registers over the whole K range.
-  Value emitTile(Value c, Value row, Value panel, int64_t rows) {
+  /// registers over reduction steps [k0, k0 + depth). Loading the partial
+  /// sums back from C between blocks of k keeps every element one FMA chain
+  /// over k in order: the result does not depend on the blocking.
+  Value emitTile(Value c, Value row, Value panel, int64_t rows, Value k0,
+                 int64_t depth) {
     Value column = arith::MulIOp::create(b, loc, panel, index(tiling.nr));
     SmallVector<Value> rowIndices;
     SmallVector<Value> cRows;
@@ -359,11 +522,11 @@ private:
           ArrayRef<bool>{true}));
 
     int64_t unroll = std::max(tiling.kUnroll, int64_t(1));
-    int64_t unrolledK = numK / unroll * unroll;
+    int64_t unrolledK = depth / unroll * unroll;
+    Value kEnd = arith::AddIOp::create(b, loc, k0, index(unrolledK));
     if (unrolledK > 0) {
       scf::ForOp kLoop = makeLoop(
-          index(0), index(unrolledK), index(unroll), acc,
-          [&](Value k, ValueRange accArgs) {
+          k0, kEnd, index(unroll), acc, [&](Value k, ValueRange accArgs) {
             SmallVector<Value> inner(accArgs);
             for (int64_t u = 0; u < unroll; ++u) {
               Value ku = u == 0 ? k
@@ -375,39 +538,11 @@ private:
           });
       acc.assign(kLoop.getResults().begin(), kLoop.getResults().end());
     }
-    for (int64_t k = unrolledK; k < numK; ++k)
-      emitStep(acc, rowIndices, panel, index(k));
+    for (int64_t k = unrolledK; k < depth; ++k)
+      emitStep(acc, rowIndices, panel,
+               arith::AddIOp::create(b, loc, kEnd, index(k - unrolledK)));
 
-    for (auto [cRow, value] : llvm::zip(cRows, acc))
-      c = vector::TransferWriteOp::create(b, loc, value, c,
-                                          ValueRange{cRow, column},
-                                          ArrayRef<bool>{true})
-              .getResult();
-    return c;
-  }
-
-  /// Transposes the square block held in `rows` (one vector per row, as many
-  /// lanes as rows, a power of two) in place. Stage `bit` swaps that bit
-  /// between the row and the lane index of every element by shuffling each
-  /// pair of rows that differ in it; after all stages element (r, l) sits in
-  /// row l, lane r. Two-source shuffles with constant masks map onto single
-  /// permute instructions.
-  void transposeInRegisters(SmallVectorImpl<Value> &rows) {
-    int64_t n = rows.size();
-    for (int64_t bit = 1; bit < n; bit <<= 1) {
-      SmallVector<int64_t> lowMask(n), highMask(n);
-      for (int64_t l = 0; l < n; ++l) {
-        lowMask[l] = (l & bit) ? n + (l ^ bit) : l;
-        highMask[l] = (l & bit) ? n + l : (l ^ bit);
-      }
-      for (int64_t r = 0; r < n; ++r) {
-        if (r & bit)
-          continue;
-        Value low = rows[r], high = rows[r | bit];
-        rows[r] = vector::ShuffleOp::create(b, loc, low, high, lowMask);
-        rows[r | bit] = vector::ShuffleOp::create(b, loc, low, high, highMask);
-      }
-    }
+    return storeRows(c, cRows, column, acc);
   }
 
   /// `width` (at most nr) k steps from `k` of the small-M kernel: the nr x nr
@@ -434,7 +569,7 @@ private:
                                                    ArrayRef<int64_t>{1});
       rows.push_back(row);
     }
-    transposeInRegisters(rows);
+    transposeInRegisters(b, loc, rows);
     for (int64_t j = 0; j < width; ++j) {
       Value kj =
           j == 0 ? k : arith::AddIOp::create(b, loc, k, index(j)).getResult();
@@ -479,9 +614,24 @@ private:
     if (fullK < numK)
       emitTransposedSteps(acc, wRow, index(fullK), numK - fullK);
 
-    for (auto [r, value] : llvm::enumerate(acc))
-      c = vector::TransferWriteOp::create(b, loc, value, c,
-                                          ValueRange{index(r), column},
+    SmallVector<Value> cRows;
+    for (int64_t r = 0; r < rows; ++r)
+      cRows.push_back(index(r));
+    return storeRows(c, cRows, column, acc);
+  }
+
+  /// Writes `values[r]` to row `cRows[r]` of `c` at `column`, the last row
+  /// first. The order matters to bufferization: a transfer_write of one row
+  /// at offset (0, 0) into a static tensor whose rows are exactly one vector
+  /// wide is taken for an overwrite of the whole tensor (its check compares
+  /// the vector's shape with the tensor's leading dimensions only), so when
+  /// `c` must be copied its other rows would not be. Starting with the last
+  /// row keeps the first write off the origin whenever there are other rows.
+  Value storeRows(Value c, ArrayRef<Value> cRows, Value column,
+                  ArrayRef<Value> values) {
+    for (int64_t r = static_cast<int64_t>(values.size()) - 1; r >= 0; --r)
+      c = vector::TransferWriteOp::create(b, loc, values[r], c,
+                                          ValueRange{cRows[r], column},
                                           ArrayRef<bool>{true})
               .getResult();
     return c;
@@ -518,14 +668,69 @@ static LogicalResult rewriteMatmul(RewriterBase &rewriter, linalg::MatmulOp op,
   if (resultType.getDimSize(1) % tiling.nr != 0)
     return failure();
   // Too few rows to amortize repacking B: read it in place. The in-register
-  // transpose needs a power-of-two number of lanes.
-  bool inPlace = transposedB && resultType.getDimSize(0) < tiling.mr &&
-                 llvm::isPowerOf2_64(tiling.nr);
+  // transpose needs a power-of-two number of lanes. A plain B has its rows
+  // contiguous already, but a panel's rows lie K * 4 bytes apart (often a
+  // power of two: they compete for a few cache sets), so enough rows pay
+  // for repacking it too.
+  int64_t numM = resultType.getDimSize(0);
+  bool inPlace =
+      transposedB && numM < tiling.gemvRows && llvm::isPowerOf2_64(tiling.nr);
+  bool pack = transposedB ? !inPlace : numM >= tiling.packMinRows;
   rewriter.setInsertionPoint(op);
   MatmulKernel kernel(rewriter, op.getLoc(), op.getDpsInputs()[0],
-                      op.getDpsInputs()[1], transposedB, inPlace, tiling);
+                      op.getDpsInputs()[1], transposedB, pack, parallel,
+                      tiling);
   Value result = inPlace ? kernel.buildTransposed(op.getDpsInits()[0], parallel)
                          : kernel.build(op.getDpsInits()[0], parallel);
+  rewriter.replaceOp(op, result);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Transposes
+//===----------------------------------------------------------------------===//
+
+/// Rewrites a 2-d linalg.transpose of a square f32 block whose side is a power
+/// of two up to `maxSide` (the blocks the lowerings cut large transposes
+/// into) into one contiguous load per row, an in-register transpose and one
+/// contiguous store per row. The scalar lowering would move one element at
+/// a time.
+static LogicalResult rewriteSquareTranspose(RewriterBase &rewriter,
+                                            linalg::TransposeOp op,
+                                            int64_t maxSide) {
+  if (!op.hasPureTensorSemantics())
+    return failure();
+  auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
+  if (!type || !type.hasStaticShape() || type.getRank() != 2 ||
+      !type.getElementType().isF32())
+    return failure();
+  int64_t side = type.getDimSize(0);
+  if (side != type.getDimSize(1) || side > maxSide ||
+      !llvm::isPowerOf2_64(side))
+    return failure();
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  auto rowType = VectorType::get({side}, rewriter.getF32Type());
+  Value zero =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+  SmallVector<Value> rows;
+  for (int64_t i = 0; i < side; ++i) {
+    Value row = arith::ConstantIndexOp::create(rewriter, loc, i);
+    Value first = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    rows.push_back(vector::TransferReadOp::create(
+        rewriter, loc, rowType, op.getInput(), ValueRange{row, first}, zero,
+        ArrayRef<bool>{true}));
+  }
+  transposeInRegisters(rewriter, loc, rows);
+  Value result = op.getInit();
+  for (int64_t i = 0; i < side; ++i) {
+    Value row = arith::ConstantIndexOp::create(rewriter, loc, i);
+    Value first = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    result = vector::TransferWriteOp::create(rewriter, loc, rows[i], result,
+                                             ValueRange{row, first},
+                                             ArrayRef<bool>{true})
+                 .getResult();
+  }
   rewriter.replaceOp(op, result);
   return success();
 }
@@ -556,14 +761,15 @@ struct TileAndVectorizePass
   using TileAndVectorizeBase::TileAndVectorizeBase;
 
   void runOnOperation() override {
-    if (mr < 1 || nr < 1 || mc < 1 || kUnroll < 1 || gemvNc < 1 ||
-        vectorSize < 1) {
+    if (mr < 1 || nr < 1 || mc < 1 || kc < 0 || kUnroll < 1 || gemvRows < 0 ||
+        gemvNc < 1 || packMinRows < 0 || vectorSize < 1) {
       getOperation()->emitError("tile sizes must be positive");
       return signalPassFailure();
     }
     IRRewriter rewriter(&getContext());
     if (matmul) {
-      MatmulTiling tiling{mr, nr, mc, kUnroll, gemvNc};
+      MatmulTiling tiling{mr,       nr,     mc,          kc,        kUnroll,
+                          gemvRows, gemvNc, packMinRows, vectorSize};
       SmallVector<linalg::MatmulOp> matmuls;
       getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
       for (linalg::MatmulOp op : matmuls)
@@ -577,6 +783,11 @@ struct TileAndVectorizePass
       for (linalg::GenericOp op : generics)
         if (failed(vectorizeGeneric(rewriter, op)))
           return signalPassFailure();
+      SmallVector<linalg::TransposeOp> transposes;
+      getOperation()->walk(
+          [&](linalg::TransposeOp op) { transposes.push_back(op); });
+      for (linalg::TransposeOp op : transposes)
+        (void)rewriteSquareTranspose(rewriter, op, vectorSize);
       cleanUpVectors();
     }
   }
@@ -585,11 +796,22 @@ struct TileAndVectorizePass
   /// on a broken rewrite; ops that do not qualify are left alone.
   LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op) {
     if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0 ||
-        op.hasDynamicShape() || !hasContiguousInnermostLoop(op) ||
-        failed(linalg::vectorizeOpPrecondition(op)))
+        !hasContiguousInnermostLoop(op))
       return success();
     SmallVector<int64_t> bounds = op.getStaticLoopRanges();
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    // Outer parallel loops may be dynamic (a consumer fused into a matmul's
+    // row blocks has as many rows as its block): they are tiled to single
+    // iterations, so the strips are static. The strip's own loop must be.
+    bool dynamic = op.hasDynamicShape();
+    if (dynamic && (ShapedType::isDynamic(bounds.back()) ||
+                    llvm::any_of(llvm::zip(bounds, iterators), [](auto loop) {
+                      return ShapedType::isDynamic(std::get<0>(loop)) &&
+                             std::get<1>(loop) != utils::IteratorType::parallel;
+                    })))
+      return success();
+    if (!dynamic && failed(linalg::vectorizeOpPrecondition(op)))
+      return success();
     unsigned numLoops = bounds.size();
     int64_t innermost = bounds.back();
     bool innermostIsReduction =
@@ -614,7 +836,8 @@ struct TileAndVectorizePass
     int64_t total = 1;
     for (int64_t bound : bounds)
       total *= bound;
-    if (parallel && !isInParallelLoop(op) && total >= minParallelElements) {
+    if (parallel && !dynamic && !isInParallelLoop(op) &&
+        total >= minParallelElements) {
       for (unsigned d = 0; d + 1 < numLoops; ++d) {
         if (iterators[d] != utils::IteratorType::parallel || bounds[d] == 1)
           continue;
@@ -651,6 +874,8 @@ struct TileAndVectorizePass
     Operation *tile = tiled->tiledOps.back();
 
     rewriter.setInsertionPoint(tile);
+    if (failed(linalg::vectorizeOpPrecondition(tile)))
+      return success(); // The scalar tile is still correct.
     FailureOr<linalg::VectorizationResult> vectorized =
         linalg::vectorize(rewriter, tile);
     if (failed(vectorized))

@@ -1,12 +1,15 @@
 // RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 k-unroll=2 parallel=true" | FileCheck %s
 // RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 k-unroll=2" | FileCheck %s --check-prefix=SEQ
 // RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="matmul=false parallel=true" | FileCheck %s --check-prefix=PAR
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 kc=4 k-unroll=2" | FileCheck %s --check-prefix=KC
 
-// A linear layer (transposed B): B is repacked into 16-wide panels, the 8
-// full rows run in a forall over row blocks, each a loop over panels around
-// 4x16 register tiles whose k loop is unrolled twice and carries four vector
-// accumulators; the two rows left over get a one-row kernel. Without
-// `parallel` the row blocks are an scf.for.
+// A linear layer (transposed B): B is repacked into 16-wide panels by a
+// forall over the panels, each transposing 16x16 blocks of B in registers
+// (K = 8 is one block of 8 k steps, its rows padded to 16 lanes). The 8 full
+// rows run in a forall over row blocks, each a loop over panels around 4x16
+// register tiles whose k loop is unrolled twice and carries four vector
+// accumulators; the two rows left over get one 2-row tile in the last
+// block. Without `parallel` the row blocks are an scf.for.
 
 // SEQ-LABEL: func @matmul_transpose_b
 // SEQ-NOT: scf.forall
@@ -17,9 +20,14 @@
 
 // CHECK-LABEL: func @matmul_transpose_b
 // CHECK-SAME: (%[[A:.*]]: tensor<10x8xf32>, %[[W:.*]]: tensor<32x8xf32>, %[[C:.*]]: tensor<10x32xf32>)
-// CHECK: %[[EXP:.*]] = tensor.expand_shape %[[W]] {{\[}}[0, 1], [2]] output_shape [2, 16, 8]
-// CHECK: %[[PANELS:.*]] = linalg.transpose ins(%[[EXP]] : tensor<2x16x8xf32>) outs(%{{.*}} : tensor<2x8x16xf32>) permutation = [0, 2, 1]
-// CHECK: scf.forall (%{{.*}}) in (1) shared_outs(%{{.*}} = %[[C]])
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<2x8x16xf32>
+// CHECK: %[[PANELS:.*]] = scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %[[EMPTY]])
+// CHECK-COUNT-16: vector.transfer_read %[[W]]{{.*}} : tensor<32x8xf32>, vector<8xf32>
+// CHECK: vector.shuffle
+// CHECK-COUNT-8: vector.transfer_write {{.*}} : vector<16xf32>, tensor<8x16xf32>
+// CHECK: tensor.parallel_insert_slice
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %[[C]])
 // CHECK: scf.for %[[PANEL:[a-z0-9]+]] =
 // CHECK: scf.for %{{.*}} =
 // CHECK-COUNT-4: vector.transfer_read {{.*}} : tensor<?x32xf32>, vector<16xf32>
@@ -30,12 +38,14 @@
 // CHECK-COUNT-8: math.fma
 // CHECK: scf.yield {{.*}} : vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>
 // CHECK-COUNT-4: vector.transfer_write
+// The rows left over (in the last block only): one tile of two accumulators,
+// in a loop from the end of the block's full tiles to its end.
+// CHECK: scf.for
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c2
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-4: math.fma
 // CHECK: tensor.parallel_insert_slice
-// Remainder rows: one accumulator.
-// CHECK: scf.for
-// CHECK: scf.for
-// CHECK: scf.for {{.*}} -> (vector<16xf32>)
-// CHECK-COUNT-2: math.fma
+// CHECK: megalodon.matmul_row_blocks
 // CHECK-NOT: linalg.matmul
 func.func @matmul_transpose_b(%a: tensor<10x8xf32>, %w: tensor<32x8xf32>,
                               %c: tensor<10x32xf32>) -> tensor<10x32xf32> {
@@ -49,13 +59,15 @@ func.func @matmul_transpose_b(%a: tensor<10x8xf32>, %w: tensor<32x8xf32>,
 
 // -----
 
-// A plain [K, N] B needs no packing: its rows are already contiguous. An odd
-// K leaves one unrolled k step after the loop.
+// A plain [K, N] B with fewer than pack-min-rows rows is read in place. An
+// odd K leaves one unrolled k step after the loop. A single row block needs
+// no forall.
 
 // CHECK-LABEL: func @matmul
 // CHECK-SAME: (%[[A:.*]]: tensor<8x5xf32>, %[[B:.*]]: tensor<5x16xf32>
 // CHECK-NOT: linalg.transpose
-// CHECK: scf.forall
+// CHECK-NOT: scf.forall
+// CHECK: scf.for
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: vector.transfer_read %[[B]]
 // CHECK: scf.yield
@@ -72,13 +84,13 @@ func.func @matmul(%a: tensor<8x5xf32>, %b: tensor<5x16xf32>,
 // -----
 
 // N not a multiple of the lanes: left for the scalar lowering. Fewer rows
-// than a register tile: the one-row kernel only.
+// than a register tile: one shorter tile only, and no forall for one block.
 
 // CHECK-LABEL: func @matmul_small
 // CHECK: linalg.matmul
 // CHECK-NOT: scf.forall
-// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1
-// CHECK: scf.for {{.*}} -> (vector<16xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c2
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>)
 // CHECK: math.fma
 // CHECK-NOT: linalg.matmul
 func.func @matmul_small(%a: tensor<8x4xf32>, %b: tensor<4x12xf32>,
@@ -206,4 +218,58 @@ func.func @reductions(%a: tensor<4x64xf32>, %init: tensor<4xf32>,
     linalg.yield %x : f32
   } -> tensor<4x64xf32>
   return %s, %u : tensor<4xf32>, tensor<4x64xf32>
+}
+
+// -----
+
+// A plain B with at least pack-min-rows rows is repacked too, one 16-lane row
+// per k step. With kc = 4 the 10 reduction steps of each row block run as an
+// scf.for over two blocks of 4 and a last block of 2; each block reloads the
+// partial sums from C.
+
+// KC-LABEL: func @matmul_plain_packed
+// KC-SAME: (%[[A:.*]]: tensor<16x10xf32>, %[[B:.*]]: tensor<10x32xf32>, %[[C:.*]]: tensor<16x32xf32>)
+// KC: %[[EMPTY:.*]] = tensor.empty() : tensor<2x10x16xf32>
+// KC: %[[PANELS:.*]] = scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(%{{.*}} = %[[EMPTY]])
+// KC: scf.for %[[K:.*]] = %c0 to %c10 step %c1
+// KC: vector.transfer_read %[[B]][%[[K]], %{{.*}}], %{{.*}} : tensor<10x32xf32>, vector<16xf32>
+// KC: vector.transfer_write {{.*}} : vector<16xf32>, tensor<10x16xf32>
+// KC: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(%{{.*}} = %[[C]])
+// KC: scf.for %[[K0:.*]] = %c0 to %c8 step %c4
+// KC: scf.for %[[P:.*]] = %c0 to %c2 step %c1
+// KC: scf.for
+// KC: %[[KEND:.*]] = arith.addi %[[K0]], %c4
+// KC: scf.for %[[KK:.*]] = %[[K0]] to %[[KEND]] step %c2
+// KC: vector.transfer_read %[[PANELS]][%[[P]], %[[KK]], %c0]
+// KC: scf.for %[[P2:.*]] = %c0 to %c2 step %c1
+// KC: scf.for %{{.*}} = %c0 to %{{.*}} step %c4
+// KC: scf.for %[[KT:.*]] = %c8 to %c10 step %c2
+// KC: vector.transfer_read %[[PANELS]][%[[P2]], %[[KT]], %c0]
+// KC-NOT: linalg.matmul
+func.func @matmul_plain_packed(%a: tensor<16x10xf32>, %b: tensor<10x32xf32>,
+                               %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x10xf32>, tensor<10x32xf32>)
+      outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %r : tensor<16x32xf32>
+}
+
+// -----
+
+// A 16x16 block of a transpose (as the lowerings cut large transposes):
+// 16 row loads, shuffles, 16 row stores. Other shapes keep linalg.transpose.
+
+// PAR-LABEL: func @transpose_block
+// PAR-SAME: (%[[X:.*]]: tensor<16x16xf32>, %[[Y:.*]]: tensor<16x16xf32>, %[[Z:.*]]: tensor<8x16xf32>
+// PAR-COUNT-16: vector.transfer_read %[[X]]
+// PAR: vector.shuffle
+// PAR-COUNT-16: vector.transfer_write {{.*}} : vector<16xf32>, tensor<16x16xf32>
+// PAR: linalg.transpose ins(%[[Z]]
+func.func @transpose_block(%x: tensor<16x16xf32>, %y: tensor<16x16xf32>,
+                           %z: tensor<8x16xf32>, %w: tensor<16x8xf32>)
+    -> (tensor<16x16xf32>, tensor<16x8xf32>) {
+  %t = linalg.transpose ins(%x : tensor<16x16xf32>)
+      outs(%y : tensor<16x16xf32>) permutation = [1, 0]
+  %u = linalg.transpose ins(%z : tensor<8x16xf32>)
+      outs(%w : tensor<16x8xf32>) permutation = [1, 0]
+  return %t, %u : tensor<16x16xf32>, tensor<16x8xf32>
 }

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "GemmReference.h"
 
 #include "megalodon/Driver/CompiledFunction.h"
 #include "megalodon/Driver/Trainer.h"
@@ -31,7 +32,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <dlfcn.h>
 #include <functional>
 #include <random>
 
@@ -73,8 +73,9 @@ static cl::opt<bool>
 static cl::opt<std::string>
     op("op",
        cl::desc("Time one op instead of the model: 'cema' (tiled vs untiled "
-                "scan against the FMA peak) or 'attention' (chunk attention "
-                "and its gradient, tiled vs untiled)"),
+                "scan against the FMA peak), 'attention' (chunk attention "
+                "and its gradient, tiled vs untiled) or 'linear' (a linear "
+                "layer's three products against OpenBLAS sgemm; no --config)"),
        cl::sub(tool::benchCommand));
 static cl::opt<std::string>
     tuning("tuning",
@@ -92,6 +93,16 @@ static cl::opt<std::string>
                        "'block_time=128,lanes=16,state_group=4' (default: "
                        "chosen for the host)"),
               cl::sub(tool::benchCommand));
+static cl::list<std::string>
+    shapes("shapes",
+           cl::desc("With --op linear: MxKxN products (tokens, inputs, "
+                    "outputs)"),
+           cl::CommaSeparated, cl::sub(tool::benchCommand));
+static cl::opt<std::string> pipelineOptions(
+    "pipeline-options",
+    cl::desc("Further CPU pipeline options for the compiled code, e.g. "
+             "'matmul-rows=12 matmul-row-block=96'"),
+    cl::sub(tool::benchCommand));
 static cl::opt<std::string> cacheDir("cache-dir",
                                      cl::desc("Artifact cache directory"),
                                      cl::sub(tool::benchCommand));
@@ -125,40 +136,33 @@ double median(std::vector<double> v) {
 /// GFLOP/s of OpenBLAS sgemm on an LLM-shaped product (2048x512 times
 /// 512x512), or 0 when OpenBLAS is not installed.
 double measureGemmRate(int numThreads) {
-  void *lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    return 0;
-  using Sgemm = void (*)(int, int, int, int, int, int, float, const float *,
-                         int, const float *, int, float, float *, int);
-  auto sgemm = reinterpret_cast<Sgemm>(dlsym(lib, "cblas_sgemm"));
-  auto setThreads =
-      reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
+  tool::SgemmFn sgemm = tool::loadOpenBlasSgemm(numThreads);
   if (!sgemm)
     return 0;
-  if (setThreads && numThreads > 0)
-    setThreads(numThreads);
   const int M = 2048, N = 512, K = 512;
-  std::vector<float> a(M * K, 0.5f), b(K * N, 0.25f), c(M * N);
-  constexpr int kRowMajor = 101, kNoTrans = 111;
-  std::vector<double> rates;
-  for (int i = 0; i < 7; ++i) {
-    auto t0 = Clock::now();
-    sgemm(kRowMajor, kNoTrans, kNoTrans, M, N, K, 1.0f, a.data(), K, b.data(),
-          N, 0.0f, c.data(), N);
-    rates.push_back(2.0 * M * N * K / seconds(t0, Clock::now()) * 1e-9);
-  }
-  return median(rates);
+  return 2.0 * M * N * K /
+         tool::medianSgemmSeconds(sgemm, false, false, M, N, K, 7) * 1e-9;
 }
 } // namespace
 
 llvm::Error tool::runBench() {
+  if (threads > 0)
+    setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+  if (op == "linear") {
+    std::vector<std::string> products(shapes.begin(), shapes.end());
+    if (products.empty())
+      products = {"2048x512x512", "2048x512x2048", "2048x2048x512",
+                  "8192x1024x1024"};
+    CpuCompileOptions options;
+    options.cacheDir = cacheDir;
+    options.pipelineOptions = pipelineOptions;
+    return tool::runLinearBench(products, iterations, threads, options);
+  }
   if (llvm::Error err = requireFlags({{&config.getValue(), "config"}}))
     return err;
   if (tuning != "cached" && tuning != "off")
     return llvm::createStringError("--tuning must be cached or off, got '" +
                                    tuning + "'");
-  if (threads > 0)
-    setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
   llvm::Expected<ModelConfig> cfg = loadModelConfig(config);
   if (!cfg)
     return cfg.takeError();
@@ -175,8 +179,8 @@ llvm::Error tool::runBench() {
     return tool::runAttentionBench(*cfg, lengths, batch, iterations, threads,
                                    tileSizes, cacheDir);
   if (!op.empty())
-    return llvm::createStringError("--op must be cema or attention, got '" +
-                                   op + "'");
+    return llvm::createStringError(
+        "--op must be cema, attention or linear, got '" + op + "'");
 
   rt::TensorMap weights;
   if (weightsPath.empty()) {
@@ -208,6 +212,7 @@ llvm::Error tool::runBench() {
 
     return err;
   options.tile = tile;
+  options.pipelineOptions = pipelineOptions;
   options.useTuningDatabase = tuning == "cached";
   std::mt19937 rng(0);
   for (int64_t L : lengths) {

@@ -50,6 +50,12 @@ llvm::Error runAttentionBench(const ModelConfig &config,
                               const std::string &tileSizes,
                               const std::string &cacheDir);
 
+/// `bench --op linear`: the forward, input-gradient and weight-gradient
+/// products of a linear layer for each "MxKxN" of `shapes`, next to OpenBLAS
+/// sgemm (BenchLinear.cpp).
+llvm::Error runLinearBench(llvm::ArrayRef<std::string> shapes, int iterations,
+                           int64_t threads, const CpuCompileOptions &options);
+
 /// `bench --profile`: each distinct op of @train_step (with `train`) or
 /// @forward timed alone, ranked by total time (BenchProfile.cpp).
 llvm::Error runProfileBench(const ModelConfig &config, int64_t seqLen,

@@ -23,6 +23,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse producer/consumer elementwise linalg ops"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseEpilogues{
+      *this, "fuse-epilogues",
+      llvm::cl::desc("Fuse elementwise consumers of matmuls into the "
+                     "kernels' row-block loops"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> tile{
       *this, "tile",
       llvm::cl::desc("Give tunable ops tile configs for the host and run the "
@@ -48,6 +53,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "matmul-row-block",
       llvm::cl::desc("Rows of A per cache block of a matmul"),
       llvm::cl::init(48)};
+  PassOptions::Option<int64_t> matmulDepthBlock{
+      *this, "matmul-depth-block",
+      llvm::cl::desc("Reduction steps per cache block of a matmul (0: from "
+                     "the target facts, see matmulRegisterTile; -1: none)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> matmulKUnroll{
       *this, "matmul-k-unroll",
       llvm::cl::desc("Unroll factor of the matmul reduction loop"),
@@ -74,11 +84,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 };
 
 /// The matmul register tile for `target`: two vectors of columns, and as
-/// many rows (up to 6) as keep rows x 2 accumulators, the two B vectors and
-/// the broadcast A value in registers. {6, 32} on AVX-512, {6, 16} on AVX2:
-/// 12 independent FMA chains cover two FMA units of 4 cycles' latency.
+/// many rows as keep rows x 2 accumulators, the two B vectors and the
+/// broadcast A value in registers: {14, 32} on AVX-512, {6, 16} on AVX2.
+/// Each k step loads 2 vectors of B and broadcasts one element of A per row
+/// for 2 FMAs per row, so taller tiles need fewer loads per FMA; 12 or more
+/// independent FMA chains cover two FMA units of 4 cycles' latency.
+/// `depth`: the reduction steps per cache block, as many as keep the
+/// depth x lanes part of a panel of B in half of L1 (the other half holds
+/// the rows of A a tile reads and the tile of C), a multiple of 16.
 struct MatmulRegisterTile {
-  int64_t rows, lanes;
+  int64_t rows, lanes, depth;
 };
 MatmulRegisterTile matmulRegisterTile(const TargetFacts &target);
 

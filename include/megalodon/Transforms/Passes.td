@@ -35,12 +35,18 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
       becomes a cache-blocked loop nest around an `mr` x `nr` register tile:
       the accumulators are `mr` vectors of `nr` lanes, each k step loads one
       `nr`-wide row of B and broadcasts one element of A per row, and the k
-      loop is unrolled `k-unroll` times. A transposed B is first repacked into
-      `[N / nr, K, nr]` panels so that every load is contiguous. Rows are
-      blocked by `mc` so that a block of A stays in L2 while the panels of B
-      stream through L1. Rows that do not fill a register tile get a
-      one-row kernel. The row-block loop is an `scf.forall` when
+      loop is unrolled `k-unroll` times. B is first repacked into
+      `[N / nr, K, nr]` panels so that every load is contiguous (a transposed
+      B through square blocks transposed in registers; a plain B only with at
+      least `pack-min-rows` rows). Rows are blocked by `mc` and the reduction
+      by `kc`, so that a block of A stays in L2 while the `kc` x `nr` part of
+      a panel is reused from L1 by every register tile of the block. Rows
+      that do not fill a register tile get one shorter tile. The row-block
+      loop (and the repacking's panel loop) is an `scf.forall` when
       `parallel` is set, so the matmul can be split across threads.
+    * A `linalg.transpose` of a square f32 block whose side is a power of two
+      up to `vector-size` (the blocks large transposes are cut into) becomes
+      row loads, an in-register transpose and row stores.
     * A `linalg.generic` with static shapes, projected-permutation indexing
       maps that keep the innermost loop contiguous, and a vectorizable body
       is tiled to one innermost strip of `vector-size` elements (the whole
@@ -63,11 +69,22 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
            "Columns of the matmul register tile (vector lanes)">,
     Option<"mc", "mc", "int64_t", "48",
            "Rows of A per cache block (a multiple of mr)">,
+    Option<"kc", "kc", "int64_t", "0",
+           "Reduction steps per cache block of a matmul: the kc x nr part of "
+           "a panel of B that the register tiles of a row block share stays "
+           "in L1 (0: the whole K)">,
+    Option<"packMinRows", "pack-min-rows", "int64_t", "16",
+           "Fewest rows of C for which a plain [K, N] B is repacked into "
+           "panels (a transposed B always is, unless the small-M kernel "
+           "reads it in place)">,
     Option<"kUnroll", "k-unroll", "int64_t", "2",
            "Unroll factor of the matmul reduction loop">,
+    Option<"gemvRows", "gemv-rows", "int64_t", "6",
+           "Matmuls with a transposed B and fewer rows than this read B in "
+           "place (the small-M kernel) instead of repacking it">,
     Option<"gemvNc", "gemv-nc", "int64_t", "64",
            "Columns of C per block (rounded down to a multiple of nr) of the "
-           "kernel for matmuls with fewer than mr rows and a transposed B, "
+           "kernel for matmuls with fewer than gemv-rows rows and a transposed B, "
            "which reads B in place instead of repacking it; the blocks form "
            "the scf.forall">,
     Option<"vectorSize", "vector-size", "int64_t", "16",
@@ -88,6 +105,42 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",
+  ];
+}
+
+def FuseMatmulEpilogues : Pass<"megalodon-fuse-matmul-epilogues"> {
+  let summary = "Fuse elementwise consumers of a matmul into its row-block "
+                "loop";
+  let description = [{
+    After `megalodon-tile-and-vectorize` has built a matmul as one loop over
+    row blocks (marked `megalodon.matmul_row_blocks`), an elementwise
+    consumer of the product (the bias, SiLU, gating, the residual add: a
+    `linalg.generic` with only parallel loops) would read the whole [M, N]
+    product back from memory after the loop. This pass moves such a consumer
+    into the loop through upstream consumer fusion (TilingInterface): each
+    iteration applies it to the row block it has just computed, while the
+    block is still in cache, and the loop yields the consumer's result too.
+    A consumer whose other operands are defined after the loop is left alone.
+
+    ```mlir
+    %c = scf.forall (%b) in (4) shared_outs(%out = %init) {
+      ... the kernel on rows of block %b ...
+      tensor.parallel_insert_slice %block into %out[...]
+    } {megalodon.matmul_row_blocks}
+    %y = linalg.generic {...} ins(%c, %bias ...) outs(%e ...) {...}
+    // becomes one loop whose body also computes the rows of %y:
+    %c, %y = scf.forall (%b) in (4) shared_outs(%out = %init, %out2 = %e) {
+      ... the kernel ...
+      %yb = linalg.generic {...} ins(%block, ...) outs(<slice of %out2>)
+      tensor.parallel_insert_slice %block into %out[...]
+      tensor.parallel_insert_slice %yb into %out2[...]
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
   ];
 }
 

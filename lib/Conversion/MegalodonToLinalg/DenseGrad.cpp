@@ -125,66 +125,6 @@ Value buildMatmul(OpBuilder &builder, Location loc, Value lhs, Value rhs) {
   return matmul.getResult(0);
 }
 
-/// Depth of one step of buildDeepMatmul. The kernel streams one nr-wide row
-/// of a plain B per k step, rows far apart in memory, and reuses that panel
-/// of B for every register tile of a row block; a panel of 64 rows stays in
-/// cache, one of thousands does not. (Measured on the output layer's weight
-/// gradient at 8192 rows: chunks of 32 to 64 rows run about twice as fast as
-/// chunks of 512, and several times as fast as no chunking.)
-constexpr int64_t kMatmulDepthChunk = 64;
-
-/// C[M, N] = A[M, K] * B[K, N] for a K much larger than M and N (the rows of
-/// a batch, in a weight gradient): a loop of matmuls over chunks of K, each
-/// accumulating into C. C is weight-sized and stays in cache between chunks.
-/// Every element of C is still one FMA chain over k in order, so the result
-/// is bitwise that of a single matmul.
-Value buildDeepMatmul(OpBuilder &builder, Location loc, Value lhs, Value rhs) {
-  auto lhsType = cast<RankedTensorType>(lhs.getType());
-  auto rhsType = cast<RankedTensorType>(rhs.getType());
-  int64_t numRows = lhsType.getDimSize(0);
-  int64_t depth = lhsType.getDimSize(1);
-  int64_t numColumns = rhsType.getDimSize(1);
-  if (depth <= kMatmulDepthChunk)
-    return buildMatmul(builder, loc, lhs, rhs);
-
-  // acc += lhs[:, k0 : k0 + size] * rhs[k0 : k0 + size, :].
-  auto accumulate = [&](OpBuilder &b, Location l, Value acc, OpFoldResult k0,
-                        int64_t size) -> Value {
-    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-    SmallVector<OpFoldResult> lhsOffsets = {b.getIndexAttr(0), k0};
-    SmallVector<OpFoldResult> lhsSizes = {b.getIndexAttr(numRows),
-                                          b.getIndexAttr(size)};
-    SmallVector<OpFoldResult> rhsOffsets = {k0, b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> rhsSizes = {b.getIndexAttr(size),
-                                          b.getIndexAttr(numColumns)};
-    Value lhsChunk = tensor::ExtractSliceOp::create(b, l, lhs, lhsOffsets,
-                                                    lhsSizes, strides);
-    Value rhsChunk = tensor::ExtractSliceOp::create(b, l, rhs, rhsOffsets,
-                                                    rhsSizes, strides);
-    return linalg::MatmulOp::create(b, l, TypeRange{acc.getType()},
-                                    ValueRange{lhsChunk, rhsChunk},
-                                    ValueRange{acc})
-        .getResult(0);
-  };
-
-  Value acc = createFilledF32(builder, loc, {numRows, numColumns}, 0.0);
-  int64_t fullDepth = depth / kMatmulDepthChunk * kMatmulDepthChunk;
-  auto loop = scf::ForOp::create(
-      builder, loc, arith::ConstantIndexOp::create(builder, loc, 0),
-      arith::ConstantIndexOp::create(builder, loc, fullDepth),
-      arith::ConstantIndexOp::create(builder, loc, kMatmulDepthChunk),
-      ValueRange{acc},
-      [&](OpBuilder &b, Location l, Value k0, ValueRange args) {
-        scf::YieldOp::create(b, l,
-                             accumulate(b, l, args[0], k0, kMatmulDepthChunk));
-      });
-  acc = loop.getResult(0);
-  if (fullDepth < depth)
-    acc = accumulate(builder, loc, acc, builder.getIndexAttr(fullDepth),
-                     depth - fullDepth);
-  return acc;
-}
-
 /// Side of the square blocks of buildTranspose.
 constexpr int64_t kTransposeBlock = 16;
 
@@ -246,7 +186,7 @@ Value buildTranspose(OpBuilder &builder, Location loc, Value value) {
 
 /// On rows x [M, K] and gy [M, N] with the weight W [N, K]:
 ///   gx = gy * W      a plain matmul (B = W, reducing over N),
-///   gW = gy^T * x    a sum over the M rows (buildDeepMatmul),
+///   gW = gy^T * x    a sum over the M rows,
 ///   gb = the column sums of gy.
 /// The kernel reads A row-major with the reduction dimension contiguous, and
 /// both gy and x have the rows outermost, so gW needs one of them transposed
@@ -281,11 +221,10 @@ struct LinearGradLowering : OpConversionPattern<LinearGradOp> {
     Value gWeight;
     if (numRows * numOut <= numRows * numIn + numIn * numOut) {
       Value gyTransposed = buildTranspose(rewriter, loc, gyRows);
-      gWeight = buildDeepMatmul(rewriter, loc, gyTransposed, xRows);
+      gWeight = buildMatmul(rewriter, loc, gyTransposed, xRows);
     } else {
       Value xTransposed = buildTranspose(rewriter, loc, xRows);
-      Value gWeightTransposed =
-          buildDeepMatmul(rewriter, loc, xTransposed, gyRows);
+      Value gWeightTransposed = buildMatmul(rewriter, loc, xTransposed, gyRows);
       gWeight = buildTranspose(rewriter, loc, gWeightTransposed);
     }
 

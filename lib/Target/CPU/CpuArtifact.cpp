@@ -30,7 +30,9 @@ std::string pipelineDescription(const CpuCompileOptions &options) {
   if (options.backend == "cuda")
     return "megalodon-gpu-pipeline{chip=" + options.gpuChip + "}";
   return std::string("megalodon-cpu-pipeline{fuse-elementwise=1,tile=") +
-         (options.tile ? "1" : "0") + "}";
+         (options.tile ? "1" : "0") +
+         (options.pipelineOptions.empty() ? "" : " ") +
+         options.pipelineOptions + "}";
 }
 
 std::string describeTarget(const HostTarget &target) {
@@ -98,6 +100,9 @@ llvm::Error lowerAndEmit(ModuleOp module,
     mlir::megalodon::buildGpuPipeline(pm, options);
   } else {
     mlir::megalodon::CpuPipelineOptions options;
+    if (failed(options.parseFromString(compileOptions.pipelineOptions)))
+      return llvm::createStringError("invalid CPU pipeline options '" +
+                                     compileOptions.pipelineOptions + "'");
     options.tile = compileOptions.tile;
     mlir::megalodon::buildCpuPipeline(pm, options);
   }

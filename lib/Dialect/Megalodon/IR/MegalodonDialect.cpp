@@ -6,6 +6,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -50,6 +51,12 @@ MegalodonDialect::verifyOperationAttribute(Operation *op,
   // checks its content.
   if (attribute.getName() == "megalodon.config")
     return success();
+  if (attribute.getName() == kMatmulRowBlocksAttrName) {
+    if (!isa<UnitAttr>(attribute.getValue()) || !isa<LoopLikeOpInterface>(op))
+      return op->emitError("'") << kMatmulRowBlocksAttrName
+                                << "' must be a unit attribute on a loop";
+    return success();
+  }
   if (attribute.getName() != kTileConfigAttrName)
     return op->emitError("unknown megalodon attribute '")
            << attribute.getName().strref() << "'";

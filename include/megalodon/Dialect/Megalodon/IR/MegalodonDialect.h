@@ -6,4 +6,12 @@
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h.inc"
 
+namespace mlir::megalodon {
+/// A unit attribute marking the loop over row blocks of a matmul kernel
+/// (built by megalodon-tile-and-vectorize), the loop that
+/// megalodon-fuse-matmul-epilogues fuses consumers into.
+inline constexpr llvm::StringLiteral kMatmulRowBlocksAttrName =
+    "megalodon.matmul_row_blocks";
+} // namespace mlir::megalodon
+
 #endif // MEGALODON_DIALECT_MEGALODON_IR_MEGALODONDIALECT_H

@@ -1,0 +1,101 @@
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 elementwise=false parallel=true" --megalodon-fuse-matmul-epilogues | FileCheck %s
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 elementwise=false" --megalodon-fuse-matmul-epilogues | FileCheck %s --check-prefix=SEQ
+
+#rows = affine_map<(m, n) -> (m, n)>
+#cols = affine_map<(m, n) -> (n)>
+
+// A linear layer's bias and SiLU (one generic after elementwise fusion) and
+// then a residual add: both move into the kernel's loop over row blocks, each
+// on the block the kernel has just computed, and the loop yields all three
+// results. Nothing reads the product after the loop.
+
+// CHECK-LABEL: func @bias_silu_residual
+// CHECK-SAME: (%[[X:.*]]: tensor<10x8xf32>, %[[B:.*]]: tensor<8x32xf32>, %[[BIAS:.*]]: tensor<32xf32>, %[[RES:.*]]: tensor<10x32xf32>
+// CHECK: %[[LOOP:.*]]:3 = scf.forall (%[[I:.*]]) in (2) shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}})
+// CHECK: math.fma
+// CHECK: %[[ACT:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x32xf32>, tensor<32xf32>) outs(%{{.*}} : tensor<?x32xf32>)
+// CHECK: arith.negf
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[ACT]], %{{.*}} : tensor<?x32xf32>, tensor<?x32xf32>) outs(%{{.*}} : tensor<?x32xf32>)
+// CHECK: arith.addf
+// CHECK: scf.forall.in_parallel
+// CHECK-COUNT-3: tensor.parallel_insert_slice
+// CHECK: } {megalodon.matmul_row_blocks}
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[LOOP]]#2
+// SEQ-LABEL: func @bias_silu_residual
+// SEQ: %[[LOOP:.*]]:3 = scf.for
+// SEQ: math.fma
+// SEQ: linalg.generic
+// SEQ: linalg.generic
+// SEQ: scf.yield %{{.*}}, %{{.*}}, %{{.*}} : tensor<10x32xf32>, tensor<10x32xf32>, tensor<10x32xf32>
+// SEQ-NEXT: } {megalodon.matmul_row_blocks}
+// SEQ-NEXT: return %[[LOOP]]#2
+func.func @bias_silu_residual(%x: tensor<10x8xf32>, %b: tensor<8x32xf32>,
+                              %bias: tensor<32xf32>, %res: tensor<10x32xf32>)
+    -> tensor<10x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<10x32xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<10x32xf32>) -> tensor<10x32xf32>
+  %c = linalg.matmul ins(%x, %b : tensor<10x8xf32>, tensor<8x32xf32>)
+      outs(%init : tensor<10x32xf32>) -> tensor<10x32xf32>
+  %act = linalg.generic {indexing_maps = [#rows, #cols, #rows],
+                         iterator_types = ["parallel", "parallel"]}
+      ins(%c, %bias : tensor<10x32xf32>, tensor<32xf32>) outs(%e : tensor<10x32xf32>) {
+  ^bb0(%v: f32, %bv: f32, %out: f32):
+    %pre = arith.addf %v, %bv : f32
+    %neg = arith.negf %pre : f32
+    %exp = math.exp %neg : f32
+    %den = arith.addf %one, %exp : f32
+    %silu = arith.divf %pre, %den : f32
+    linalg.yield %silu : f32
+  } -> tensor<10x32xf32>
+  %sum = linalg.generic {indexing_maps = [#rows, #rows, #rows],
+                         iterator_types = ["parallel", "parallel"]}
+      ins(%act, %res : tensor<10x32xf32>, tensor<10x32xf32>) outs(%e : tensor<10x32xf32>) {
+  ^bb0(%a: f32, %r: f32, %out: f32):
+    %s = arith.addf %a, %r : f32
+    linalg.yield %s : f32
+  } -> tensor<10x32xf32>
+  return %sum : tensor<10x32xf32>
+}
+
+// -----
+
+#rows = affine_map<(m, n) -> (m, n)>
+#sum = affine_map<(m, n) -> (m)>
+
+// Not fused: a reduction over the product's columns (a row block holds
+// whole rows, but only elementwise consumers are taken), and an elementwise
+// consumer whose other operand is computed after the loop.
+
+// CHECK-LABEL: func @not_fused
+// CHECK: %[[LOOP:.*]] = scf.for
+// CHECK: } {megalodon.matmul_row_blocks}
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[LOOP]]
+// CHECK: %[[LATE:.*]] = tensor.insert
+// CHECK: linalg.generic {{.*}} ins(%[[LOOP]], %[[LATE]]
+func.func @not_fused(%x: tensor<8x8xf32>, %b: tensor<8x16xf32>,
+                     %init: tensor<8x16xf32>, %acc: tensor<8xf32>,
+                     %other: tensor<8x16xf32>, %v: f32)
+    -> (tensor<8xf32>, tensor<8x16xf32>) {
+  %c = linalg.matmul ins(%x, %b : tensor<8x8xf32>, tensor<8x16xf32>)
+      outs(%init : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %rowsum = linalg.generic {indexing_maps = [#rows, #sum],
+                            iterator_types = ["parallel", "reduction"]}
+      ins(%c : tensor<8x16xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %s: f32):
+    %t = arith.addf %a, %s : f32
+    linalg.yield %t : f32
+  } -> tensor<8xf32>
+  %i = arith.constant 0 : index
+  %late = tensor.insert %v into %other[%i, %i] : tensor<8x16xf32>
+  %prod = linalg.generic {indexing_maps = [#rows, #rows, #rows],
+                          iterator_types = ["parallel", "parallel"]}
+      ins(%c, %late : tensor<8x16xf32>, tensor<8x16xf32>) outs(%init : tensor<8x16xf32>) {
+  ^bb0(%a: f32, %l: f32, %o: f32):
+    %m = arith.mulf %a, %l : f32
+    linalg.yield %m : f32
+  } -> tensor<8x16xf32>
+  return %rowsum, %prod : tensor<8xf32>, tensor<8x16xf32>
+}
