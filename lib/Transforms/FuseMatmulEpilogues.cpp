@@ -13,11 +13,13 @@
 #include "megalodon/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/Dominance.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir::megalodon {
@@ -40,25 +42,43 @@ bool isElementwise(Operation *op) {
          });
 }
 
-/// Whether every value `consumer` reads, as an operand or inside its body,
-/// other than `loop`'s results, is available before `loop`. Constants defined
-/// between the two are moved before the loop.
+/// Collects into `hoisted` (operands first) the ops that compute `value`
+/// between `loop` and its consumer, if they can all move before the loop:
+/// side-effect-free ops without regions (constants, tensor.empty, reshapes
+/// of values defined earlier) in the loop's block. False if some cannot.
+bool collectHoistable(Value value, LoopLikeOpInterface loop,
+                      DominanceInfo &dominance,
+                      SetVector<Operation *> &hoisted) {
+  if (value.getDefiningOp() == loop || dominance.properlyDominates(value, loop))
+    return true;
+  Operation *def = value.getDefiningOp();
+  if (!def || def->getBlock() != loop->getBlock() ||
+      def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+    return false;
+  for (Value operand : def->getOperands())
+    if (operand.getDefiningOp() == loop ||
+        !collectHoistable(operand, loop, dominance, hoisted))
+      return false;
+  hoisted.insert(def);
+  return true;
+}
+
+/// Whether everything `consumer` reads, as an operand or inside its body,
+/// other than `loop`'s results, is or can be made available before `loop`;
+/// the ops that compute it after the loop are moved before it.
 bool readsOnlyValuesBefore(Operation *consumer, LoopLikeOpInterface loop,
                            DominanceInfo &dominance) {
-  SetVector<Value> values(consumer->operand_begin(), consumer->operand_end());
+  SetVector<Value> values;
+  for (Value operand : consumer->getOperands())
+    if (operand.getDefiningOp() != loop)
+      values.insert(operand);
   getUsedValuesDefinedAbove(consumer->getRegions(), values);
-  SmallVector<Operation *> constants;
-  for (Value value : values) {
-    if (value.getDefiningOp() == loop ||
-        dominance.properlyDominates(value, loop))
-      continue;
-    Operation *def = value.getDefiningOp();
-    if (!def || !matchPattern(value, m_Constant()))
+  SetVector<Operation *> hoisted;
+  for (Value value : values)
+    if (!collectHoistable(value, loop, dominance, hoisted))
       return false;
-    constants.push_back(def);
-  }
-  for (Operation *constant : constants)
-    constant->moveBefore(loop);
+  for (Operation *op : hoisted)
+    op->moveBefore(loop);
   return true;
 }
 
@@ -77,6 +97,23 @@ struct FuseMatmulEpiloguesPass
     : public mlir::megalodon::impl::FuseMatmulEpiloguesBase<
           FuseMatmulEpiloguesPass> {
   void runOnOperation() override {
+    // A matmul works on rows [M, N]; the model's consumers see its product
+    // reshaped back to [..., N]. Collapsing such a consumer to the rows
+    // (its other operands are collapsed, its result expanded back) lets it
+    // take the product directly, so it can be fused.
+    RewritePatternSet patterns(&getContext());
+    linalg::populateFoldReshapeOpsByCollapsingPatterns(
+        patterns, [](OpOperand *operand) {
+          auto expand = operand->get().getDefiningOp<tensor::ExpandShapeOp>();
+          Operation *source =
+              expand ? expand.getSrc().getDefiningOp() : nullptr;
+          return source &&
+                 source->hasAttr(mlir::megalodon::kMatmulRowBlocksAttrName) &&
+                 isElementwise(operand->getOwner());
+        });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+
     SmallVector<LoopLikeOpInterface> loops;
     getOperation()->walk([&](LoopLikeOpInterface loop) {
       if (loop->hasAttr(mlir::megalodon::kMatmulRowBlocksAttrName))

@@ -67,13 +67,14 @@ func.func @bias_silu_residual(%x: tensor<10x8xf32>, %b: tensor<8x32xf32>,
 
 // Not fused: a reduction over the product's columns (a row block holds
 // whole rows, but only elementwise consumers are taken), and an elementwise
-// consumer whose other operand is computed after the loop.
+// consumer whose other operand is computed after the loop by an op that
+// cannot simply move before it (one with a region).
 
 // CHECK-LABEL: func @not_fused
 // CHECK: %[[LOOP:.*]] = scf.for
 // CHECK: } {megalodon.matmul_row_blocks}
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[LOOP]]
-// CHECK: %[[LATE:.*]] = tensor.insert
+// CHECK: %[[LATE:.*]] = linalg.fill
 // CHECK: linalg.generic {{.*}} ins(%[[LOOP]], %[[LATE]]
 func.func @not_fused(%x: tensor<8x8xf32>, %b: tensor<8x16xf32>,
                      %init: tensor<8x16xf32>, %acc: tensor<8xf32>,
@@ -88,8 +89,7 @@ func.func @not_fused(%x: tensor<8x8xf32>, %b: tensor<8x16xf32>,
     %t = arith.addf %a, %s : f32
     linalg.yield %t : f32
   } -> tensor<8xf32>
-  %i = arith.constant 0 : index
-  %late = tensor.insert %v into %other[%i, %i] : tensor<8x16xf32>
+  %late = linalg.fill ins(%v : f32) outs(%other : tensor<8x16xf32>) -> tensor<8x16xf32>
   %prod = linalg.generic {indexing_maps = [#rows, #rows, #rows],
                           iterator_types = ["parallel", "parallel"]}
       ins(%c, %late : tensor<8x16xf32>, tensor<8x16xf32>) outs(%init : tensor<8x16xf32>) {
@@ -98,4 +98,42 @@ func.func @not_fused(%x: tensor<8x8xf32>, %b: tensor<8x16xf32>,
     linalg.yield %m : f32
   } -> tensor<8x16xf32>
   return %rowsum, %prod : tensor<8xf32>, tensor<8x16xf32>
+}
+
+// -----
+
+#id3 = affine_map<(b, m, n) -> (b, m, n)>
+
+// The model sees the product of a linear layer reshaped back to [B, L, N]:
+// the consumer is collapsed to the rows (its other operands collapsed, its
+// result expanded back), the reshapes and the destination it needs are moved
+// before the loop, and then it is fused.
+
+// CHECK-LABEL: func @through_expand_shape
+// CHECK-SAME: (%{{.*}}: tensor<16x8xf32>, %{{.*}}: tensor<8x32xf32>, %{{.*}}: tensor<16x32xf32>, %[[RES:.*]]: tensor<2x8x32xf32>)
+// CHECK: %[[ROWS:.*]] = tensor.collapse_shape %[[RES]] {{\[}}[0, 1], [2]] : tensor<2x8x32xf32> into tensor<16x32xf32>
+// CHECK: %[[LOOP:.*]]:2 = scf.forall
+// CHECK: math.fma
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x32xf32>, tensor<?x32xf32>)
+// CHECK: } {megalodon.matmul_row_blocks}
+// CHECK-NOT: linalg.generic
+// CHECK: %[[OUT:.*]] = tensor.expand_shape %[[LOOP]]#1 {{\[}}[0, 1], [2]] output_shape [2, 8, 32]
+// CHECK: return %[[OUT]]
+func.func @through_expand_shape(%x: tensor<16x8xf32>, %b: tensor<8x32xf32>,
+                                %init: tensor<16x32xf32>,
+                                %res: tensor<2x8x32xf32>) -> tensor<2x8x32xf32> {
+  %c = linalg.matmul ins(%x, %b : tensor<16x8xf32>, tensor<8x32xf32>)
+      outs(%init : tensor<16x32xf32>) -> tensor<16x32xf32>
+  %e = tensor.expand_shape %c [[0, 1], [2]] output_shape [2, 8, 32]
+      : tensor<16x32xf32> into tensor<2x8x32xf32>
+  %empty = tensor.empty() : tensor<2x8x32xf32>
+  %s = linalg.generic {indexing_maps = [#id3, #id3, #id3],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%e, %res : tensor<2x8x32xf32>, tensor<2x8x32xf32>)
+      outs(%empty : tensor<2x8x32xf32>) {
+  ^bb0(%a: f32, %r: f32, %o: f32):
+    %t = arith.addf %a, %r : f32
+    linalg.yield %t : f32
+  } -> tensor<2x8x32xf32>
+  return %s : tensor<2x8x32xf32>
 }

@@ -67,6 +67,9 @@ llvm::Error tool::runLinearBench(llvm::ArrayRef<std::string> shapes,
   SgemmFn sgemm = loadOpenBlasSgemm(threads);
   if (!sgemm)
     llvm::outs() << "OpenBLAS not found: the sgemm columns are not reported\n";
+  else
+    (void)medianSgemmSeconds(sgemm, false, false, 1024, 1024, 1024,
+                             5); // warm-up: thread pool, clocks
   llvm::outs() << "     M     K     N  product       generated_ms  GFLOP/s  "
                   "sgemm_ms  GFLOP/s  of_sgemm\n";
   for (const std::string &shape : shapes) {

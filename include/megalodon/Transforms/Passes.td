@@ -120,7 +120,11 @@ def FuseMatmulEpilogues : Pass<"megalodon-fuse-matmul-epilogues"> {
     into the loop through upstream consumer fusion (TilingInterface): each
     iteration applies it to the row block it has just computed, while the
     block is still in cache, and the loop yields the consumer's result too.
-    A consumer whose other operands are defined after the loop is left alone.
+    A consumer that reads the product through a `tensor.expand_shape` (the
+    model's [..., N] view of the [M, N] rows) is first collapsed to the rows.
+    Side-effect-free ops that compute the consumer's other operands after
+    the loop (reshapes, `tensor.empty`, constants) are moved before it; a
+    consumer that needs anything else computed after the loop is left alone.
 
     ```mlir
     %c = scf.forall (%b) in (4) shared_outs(%out = %init) {

@@ -54,9 +54,12 @@ Value buildElementwiseGeneric(
   return generic.getResult(0);
 }
 
-/// add and mul: the named elementwise linalg op of the same meaning.
-template <typename SourceOp, typename LinalgOp>
-struct BinaryToNamedOp : OpConversionPattern<SourceOp> {
+/// add and mul: an elementwise generic whose body is the arith op. Not the
+/// named linalg.add / linalg.mul: elementwise fusion, the vectorizer and the
+/// epilogue fusion into matmuls all work on generics, and a named op would be
+/// left to a scalar loop of its own.
+template <typename SourceOp, typename ArithOp>
+struct BinaryToGeneric : OpConversionPattern<SourceOp> {
   using OpConversionPattern<SourceOp>::OpConversionPattern;
 
   LogicalResult
@@ -64,13 +67,13 @@ struct BinaryToNamedOp : OpConversionPattern<SourceOp> {
                   ConversionPatternRewriter &rewriter) const override {
     if (failed(requireStaticF32(rewriter, op, op.getResult(), "result")))
       return failure();
-    Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    Value empty = createEmptyF32(rewriter, loc, type.getShape());
-    auto named = LinalgOp::create(
-        rewriter, loc, TypeRange{type},
-        ValueRange{adaptor.getLhs(), adaptor.getRhs()}, ValueRange{empty});
-    rewriter.replaceOp(op, named->getResults());
+    Value result = buildElementwiseGeneric(
+        rewriter, op.getLoc(), cast<RankedTensorType>(op.getType()),
+        ValueRange{adaptor.getLhs(), adaptor.getRhs()},
+        [](OpBuilder &b, Location l, ValueRange args) -> Value {
+          return ArithOp::create(b, l, args[0], args[1]);
+        });
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -150,7 +153,7 @@ struct ScaleChannelsLowering : OpConversionPattern<ScaleChannelsOp> {
 
 void mlir::megalodon::populateElementwiseToLinalgPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<BinaryToNamedOp<AddOp, linalg::AddOp>,
-               BinaryToNamedOp<MulOp, linalg::MulOp>, SiluLowering,
+  patterns.add<BinaryToGeneric<AddOp, arith::AddFOp>,
+               BinaryToGeneric<MulOp, arith::MulFOp>, SiluLowering,
                SwigluLowering, ScaleChannelsLowering>(patterns.getContext());
 }

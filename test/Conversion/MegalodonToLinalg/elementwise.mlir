@@ -1,11 +1,12 @@
 // RUN: megalodon-opt %s -split-input-file --megalodon-convert-to-linalg | FileCheck %s
 
-// add and mul become the named elementwise linalg ops on an empty destination.
+// add and mul become elementwise generics on an empty destination.
 
 // CHECK-LABEL: func.func @add
 //  CHECK-SAME:     (%[[LHS:.*]]: tensor<2x16x64xf32>, %[[RHS:.*]]: tensor<2x16x64xf32>)
 //       CHECK:   %[[EMPTY:.*]] = tensor.empty() : tensor<2x16x64xf32>
-//       CHECK:   %[[SUM:.*]] = linalg.add ins(%[[LHS]], %[[RHS]] : {{.*}}) outs(%[[EMPTY]] : tensor<2x16x64xf32>)
+//       CHECK:   %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[LHS]], %[[RHS]] : {{.*}}) outs(%[[EMPTY]] : tensor<2x16x64xf32>)
+//       CHECK:     arith.addf
 //       CHECK:   return %[[SUM]]
 func.func @add(%a: tensor<2x16x64xf32>, %b: tensor<2x16x64xf32>) -> tensor<2x16x64xf32> {
   %y = megalodon.add %a, %b : tensor<2x16x64xf32>
@@ -17,7 +18,8 @@ func.func @add(%a: tensor<2x16x64xf32>, %b: tensor<2x16x64xf32>) -> tensor<2x16x
 // CHECK-LABEL: func.func @mul
 //  CHECK-SAME:     (%[[LHS:.*]]: tensor<16x128xf32>, %[[RHS:.*]]: tensor<16x128xf32>)
 //       CHECK:   %[[EMPTY:.*]] = tensor.empty() : tensor<16x128xf32>
-//       CHECK:   %[[PROD:.*]] = linalg.mul ins(%[[LHS]], %[[RHS]] : {{.*}}) outs(%[[EMPTY]] : tensor<16x128xf32>)
+//       CHECK:   %[[PROD:.*]] = linalg.generic {{.*}} ins(%[[LHS]], %[[RHS]] : {{.*}}) outs(%[[EMPTY]] : tensor<16x128xf32>)
+//       CHECK:     arith.mulf
 //       CHECK:   return %[[PROD]]
 func.func @mul(%a: tensor<16x128xf32>, %b: tensor<16x128xf32>) -> tensor<16x128xf32> {
   %y = megalodon.mul %a, %b : tensor<16x128xf32>
