@@ -84,9 +84,11 @@ struct MatmulTiling {
       transposeBlock;
 };
 
-/// Whether `op` is C[M, N] += A[M, K] * B on static f32 tensors with B either
-/// [K, N] or [N, K]; sets `transposedB` for the latter.
-static bool matchMatmul(linalg::MatmulOp op, bool &transposedB) {
+/// Whether `op` is C[M, N] += A * B on static f32 tensors with A either
+/// [M, K] or [K, M] and B either [K, N] or [N, K]; sets `transposedA` and
+/// `transposedB` for the latter forms.
+static bool matchMatmul(linalg::MatmulOp op, bool &transposedA,
+                        bool &transposedB) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1)
     return false;
@@ -103,7 +105,13 @@ static bool matchMatmul(linalg::MatmulOp op, bool &transposedB) {
     return AffineMap::get(3, 0, {a, b}, ctx);
   };
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (maps.size() != 3 || maps[0] != map(m, k) || maps[2] != map(m, n))
+  if (maps.size() != 3 || maps[2] != map(m, n))
+    return false;
+  if (maps[0] == map(m, k))
+    transposedA = false;
+  else if (maps[0] == map(k, m))
+    transposedA = true;
+  else
     return false;
   if (maps[1] == map(k, n))
     transposedB = false;
@@ -120,13 +128,16 @@ public:
   /// With `pack`, B is first repacked into panels (in parallel with
   /// `parallel`); otherwise it is read as it is: a plain B row by row, a
   /// transposed one through the small-M kernel (buildTransposed).
+  ///
+  /// A transposed A ([K, M]) is read as it is: the register tile's rows at
+  /// one k step are then contiguous, which is all the kernel needs of A.
   MatmulKernel(OpBuilder &b, Location loc, Value lhs, Value rhs,
-               bool transposedB, bool pack, bool parallel,
+               bool transposedA, bool transposedB, bool pack, bool parallel,
                const MatmulTiling &tiling)
-      : b(b), loc(loc), lhs(lhs), tiling(tiling) {
+      : b(b), loc(loc), lhs(lhs), transposedA(transposedA), tiling(tiling) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
     auto rhsType = cast<RankedTensorType>(rhs.getType());
-    numK = lhsType.getDimSize(1);
+    numK = lhsType.getDimSize(transposedA ? 0 : 1);
     numN = transposedB ? rhsType.getDimSize(0) : rhsType.getDimSize(1);
     vectorType = VectorType::get({tiling.nr}, b.getF32Type());
     zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
@@ -487,12 +498,18 @@ private:
                                           ArrayRef<bool>{true});
   }
 
+  /// A[row, k].
+  Value loadLhs(Value row, Value k) {
+    return tensor::ExtractOp::create(
+        b, loc, lhs, transposedA ? ValueRange{k, row} : ValueRange{row, k});
+  }
+
   /// One k step of the register tile: acc[r] += A[row + r, k] * B[k, panel].
   void emitStep(SmallVectorImpl<Value> &acc, ArrayRef<Value> rowIndices,
                 Value panel, Value k) {
     Value rhsRow = loadRhs(panel, k);
     for (auto [r, rowIndex] : llvm::enumerate(rowIndices)) {
-      Value a = tensor::ExtractOp::create(b, loc, lhs, ValueRange{rowIndex, k});
+      Value a = loadLhs(rowIndex, k);
       Value splat = vector::BroadcastOp::create(b, loc, vectorType, a);
       // math.fma, not vector.fma: the latter lowers to llvm.fmuladd, which
       // LLVM may or may not fuse, and the rounding must not depend on that.
@@ -640,6 +657,7 @@ private:
   OpBuilder &b;
   Location loc;
   Value lhs, rhs;
+  bool transposedA = false;
   bool packed = false;
   const MatmulTiling &tiling;
   int64_t numK, numN;
@@ -652,8 +670,8 @@ private:
 /// Rewrites `op` into the register-tiled kernel if its shape allows.
 static LogicalResult rewriteMatmul(RewriterBase &rewriter, linalg::MatmulOp op,
                                    MatmulTiling tiling, bool parallel) {
-  bool transposedB = false;
-  if (!matchMatmul(op, transposedB))
+  bool transposedA = false, transposedB = false;
+  if (!matchMatmul(op, transposedA, transposedB))
     return failure();
   auto resultType = cast<RankedTensorType>(op.getResultTypes()[0]);
   // Columns that the tile's width does not divide take a tile half as wide
@@ -673,13 +691,13 @@ static LogicalResult rewriteMatmul(RewriterBase &rewriter, linalg::MatmulOp op,
   // power of two: they compete for a few cache sets), so enough rows pay
   // for repacking it too.
   int64_t numM = resultType.getDimSize(0);
-  bool inPlace =
-      transposedB && numM < tiling.gemvRows && llvm::isPowerOf2_64(tiling.nr);
+  bool inPlace = transposedB && !transposedA && numM < tiling.gemvRows &&
+                 llvm::isPowerOf2_64(tiling.nr);
   bool pack = transposedB ? !inPlace : numM >= tiling.packMinRows;
   rewriter.setInsertionPoint(op);
   MatmulKernel kernel(rewriter, op.getLoc(), op.getDpsInputs()[0],
-                      op.getDpsInputs()[1], transposedB, pack, parallel,
-                      tiling);
+                      op.getDpsInputs()[1], transposedA, transposedB, pack,
+                      parallel, tiling);
   Value result = inPlace ? kernel.buildTransposed(op.getDpsInits()[0], parallel)
                          : kernel.build(op.getDpsInits()[0], parallel);
   rewriter.replaceOp(op, result);

@@ -273,3 +273,24 @@ func.func @transpose_block(%x: tensor<16x16xf32>, %y: tensor<16x16xf32>,
       outs(%w : tensor<16x8xf32>) permutation = [1, 0]
   return %t, %u : tensor<16x16xf32>, tensor<16x8xf32>
 }
+
+// -----
+
+// A transposed A ([K, M], a weight gradient's gy^T) is read in place: at
+// k step %K the tile's rows are the consecutive elements of row %K of A.
+
+// CHECK-LABEL: func @matmul_transpose_a
+// CHECK-SAME: (%[[A:.*]]: tensor<6x8xf32>, %[[B:.*]]: tensor<6x16xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: scf.for %[[K:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c2 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: tensor.extract %[[A]][%[[K]], %{{.*}}] : tensor<6x8xf32>
+// CHECK-NOT: linalg.matmul
+func.func @matmul_transpose_a(%a: tensor<6x8xf32>, %b: tensor<6x16xf32>,
+                              %c: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>,
+                                      affine_map<(m, n, k) -> (k, n)>,
+                                      affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %b : tensor<6x8xf32>, tensor<6x16xf32>)
+      outs(%c : tensor<8x16xf32>) -> tensor<8x16xf32>
+  return %r : tensor<8x16xf32>
+}

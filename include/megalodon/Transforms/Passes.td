@@ -31,7 +31,9 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
     ops into loop nests of vector operations that LLVM maps onto FMA units:
 
     * `linalg.matmul` with a plain `[K, N]` or a transposed `[N, K]` B
-      operand (static f32 shapes, N a multiple of `nr`, at least `mr` rows)
+      operand and a plain `[M, K]` or a transposed `[K, M]` A operand (read
+      in place: a tile's rows at one k step are contiguous), static f32
+      shapes and N a multiple of `nr`,
       becomes a cache-blocked loop nest around an `mr` x `nr` register tile:
       the accumulators are `mr` vectors of `nr` lanes, each k step loads one
       `nr`-wide row of B and broadcasts one element of A per row, and the k

@@ -125,76 +125,16 @@ Value buildMatmul(OpBuilder &builder, Location loc, Value lhs, Value rhs) {
   return matmul.getResult(0);
 }
 
-/// Side of the square blocks of buildTranspose.
-constexpr int64_t kTransposeBlock = 16;
-
-/// The transpose of the 2-d `value`. A transpose reads or writes with a large
-/// (often power-of-two) stride whichever way it loops; going through 16 x 16
-/// blocks keeps the 16 lines of each side of a block in L1 while all their
-/// elements are used. The blocks are independent, so they form an
-/// scf.forall, the column blocks of the input outermost so that each thread
-/// writes whole rows of the result. Shapes that do not divide into blocks
-/// (small ones) get a single linalg.transpose.
-Value buildTranspose(OpBuilder &builder, Location loc, Value value) {
-  ArrayRef<int64_t> shape = cast<RankedTensorType>(value.getType()).getShape();
-  int64_t numRows = shape[0], numColumns = shape[1];
-  SmallVector<int64_t> permutation = {1, 0};
-  Value empty = createEmptyF32(builder, loc, {numColumns, numRows});
-  if (numRows % kTransposeBlock != 0 || numColumns % kTransposeBlock != 0)
-    return linalg::TransposeOp::create(builder, loc, value, empty, permutation)
-        .getResult()
-        .front();
-
-  auto forall = scf::ForallOp::create(
-      builder, loc,
-      ArrayRef<OpFoldResult>{builder.getIndexAttr(numColumns / kTransposeBlock),
-                             builder.getIndexAttr(numRows / kTransposeBlock)},
-      ValueRange{empty}, std::nullopt);
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(forall.getBody());
-  Value blockSize =
-      arith::ConstantIndexOp::create(builder, loc, kTransposeBlock);
-  Value column = arith::MulIOp::create(builder, loc,
-                                       forall.getInductionVars()[0], blockSize);
-  Value row = arith::MulIOp::create(builder, loc, forall.getInductionVars()[1],
-                                    blockSize);
-  Value shared = forall.getRegionIterArgs()[0];
-  SmallVector<OpFoldResult> sizes(2, builder.getIndexAttr(kTransposeBlock));
-  SmallVector<OpFoldResult> strides(2, builder.getIndexAttr(1));
-  SmallVector<OpFoldResult> sourceOffsets = {row, column};
-  SmallVector<OpFoldResult> destOffsets = {column, row};
-  Value source = tensor::ExtractSliceOp::create(builder, loc, value,
-                                                sourceOffsets, sizes, strides);
-  Value dest = tensor::ExtractSliceOp::create(builder, loc, shared, destOffsets,
-                                              sizes, strides);
-  // The named op rather than a generic: elementwise fusion would replace the
-  // unread destination of a generic by a fresh tensor, which bufferizes to a
-  // temporary and a copy.
-  Value block =
-      linalg::TransposeOp::create(builder, loc, source, dest, permutation)
-          .getResult()
-          .front();
-  builder.setInsertionPointToStart(forall.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(builder, loc, block, shared,
-                                        destOffsets, sizes, strides);
-  return forall.getResult(0);
-}
-
 //===----------------------------------------------------------------------===//
 // linear_grad
 //===----------------------------------------------------------------------===//
 
 /// On rows x [M, K] and gy [M, N] with the weight W [N, K]:
 ///   gx = gy * W      a plain matmul (B = W, reducing over N),
-///   gW = gy^T * x    a sum over the M rows,
+///   gW = gy^T * x    a matmul reading gy as a transposed A (the kernel reads
+///                    A in place either way: no transpose is materialized),
 ///   gb = the column sums of gy.
-/// The kernel reads A row-major with the reduction dimension contiguous, and
-/// both gy and x have the rows outermost, so gW needs one of them transposed
-/// (O(M * N) or O(M * K) next to the O(M * N * K) product): either
-/// gW = gy^T * x, or gW = (x^T * gy)^T, which also transposes the [K, N]
-/// result. The lowering picks the form that moves fewer elements; the output
-/// layer (N = vocabulary > K) takes the second. In both forms every element
-/// of gW sums the same products over the rows in order.
+/// Every element of gW sums its products over the rows in order.
 struct LinearGradLowering : OpConversionPattern<LinearGradOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -210,7 +150,6 @@ struct LinearGradLowering : OpConversionPattern<LinearGradOp> {
 
     Value xRows = collapseLeadingDims(rewriter, loc, adaptor.getX(), 1);
     Value gyRows = collapseLeadingDims(rewriter, loc, adaptor.getGy(), 1);
-    int64_t numRows = cast<RankedTensorType>(xRows.getType()).getDimSize(0);
     int64_t numIn = xType.getShape().back();
     int64_t numOut =
         cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
@@ -218,15 +157,11 @@ struct LinearGradLowering : OpConversionPattern<LinearGradOp> {
     Value gxRows = buildMatmul(rewriter, loc, gyRows, adaptor.getWeight());
     Value gx = restoreLeadingDims(rewriter, loc, gxRows, xType);
 
-    Value gWeight;
-    if (numRows * numOut <= numRows * numIn + numIn * numOut) {
-      Value gyTransposed = buildTranspose(rewriter, loc, gyRows);
-      gWeight = buildMatmul(rewriter, loc, gyTransposed, xRows);
-    } else {
-      Value xTransposed = buildTranspose(rewriter, loc, xRows);
-      Value gWeightTransposed = buildMatmul(rewriter, loc, xTransposed, gyRows);
-      gWeight = buildTranspose(rewriter, loc, gWeightTransposed);
-    }
+    Value gWeightInit = createFilledF32(rewriter, loc, {numOut, numIn}, 0.0);
+    Value gWeight = linalg::MatmulTransposeAOp::create(
+                        rewriter, loc, TypeRange{gWeightInit.getType()},
+                        ValueRange{gyRows, xRows}, ValueRange{gWeightInit})
+                        .getResult(0);
 
     Value gBias = buildColumnSum(
         rewriter, loc, gyRows,

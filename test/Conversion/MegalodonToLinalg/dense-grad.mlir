@@ -1,31 +1,21 @@
 // RUN: megalodon-opt %s -split-input-file --megalodon-convert-to-linalg | FileCheck %s
 
-// linear_grad with more inputs than outputs: gx = gy * W is a plain matmul
-// on the rows; gW = gy^T * x transposes gy (here 32 x 32, fewer elements
-// than x^T and the result together) in 16 x 16 blocks of an scf.forall and
-// multiplies plainly; only 32 rows, so a single matmul; gb is a column sum
-// with the rows as the outer reduction loop.
+// linear_grad: gx = gy * W is a plain matmul on the rows; gW = gy^T * x is
+// a matmul that reads gy as a transposed A (no transpose is built); gb is a
+// column sum with the rows as the outer reduction loop.
 
 //   CHECK-DAG: #[[$ROWS:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 //   CHECK-DAG: #[[$COLS:.*]] = affine_map<(d0, d1) -> (d1)>
-// CHECK-LABEL: func.func @linear_grad_transpose_gy
+// CHECK-LABEL: func.func @linear_grad
 //  CHECK-SAME:     (%[[X:.*]]: tensor<2x16x64xf32>, %[[W:.*]]: tensor<32x64xf32>, %[[GY:.*]]: tensor<2x16x32xf32>)
 //       CHECK:   %[[XR:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1], [2]] : tensor<2x16x64xf32> into tensor<32x64xf32>
 //       CHECK:   %[[GYR:.*]] = tensor.collapse_shape %[[GY]] {{\[}}[0, 1], [2]] : tensor<2x16x32xf32> into tensor<32x32xf32>
 //       CHECK:   %[[GXINIT:.*]] = linalg.fill {{.*}} -> tensor<32x64xf32>
 //       CHECK:   %[[GXR:.*]] = linalg.matmul ins(%[[GYR]], %[[W]] : tensor<32x32xf32>, tensor<32x64xf32>) outs(%[[GXINIT]] : tensor<32x64xf32>)
 //       CHECK:   %[[GX:.*]] = tensor.expand_shape %[[GXR]] {{\[}}[0, 1], [2]] output_shape [2, 16, 64]
-//       CHECK:   %[[TEMPTY:.*]] = tensor.empty() : tensor<32x32xf32>
-//       CHECK:   %[[GYT:.*]] = scf.forall (%[[CB:.*]], %[[RB:.*]]) in (2, 2) shared_outs(%[[T:.*]] = %[[TEMPTY]])
-//       CHECK:     %[[C:.*]] = arith.muli %[[CB]], %{{.*}} : index
-//       CHECK:     %[[R:.*]] = arith.muli %[[RB]], %{{.*}} : index
-//       CHECK:     %[[SRC:.*]] = tensor.extract_slice %[[GYR]][%[[R]], %[[C]]] [16, 16] [1, 1]
-//       CHECK:     %[[DST:.*]] = tensor.extract_slice %[[T]][%[[C]], %[[R]]] [16, 16] [1, 1]
-//       CHECK:     %[[BLOCK:.*]] = linalg.transpose ins(%[[SRC]] : tensor<16x16xf32>) outs(%[[DST]] : tensor<16x16xf32>) permutation = [1, 0]
-//       CHECK:     tensor.parallel_insert_slice %[[BLOCK]] into %[[T]][%[[C]], %[[R]]] [16, 16] [1, 1]
+//   CHECK-NOT:   linalg.transpose
 //       CHECK:   %[[GWINIT:.*]] = linalg.fill {{.*}} -> tensor<32x64xf32>
-//   CHECK-NOT:   scf.for
-//       CHECK:   %[[GW:.*]] = linalg.matmul ins(%[[GYT]], %[[XR]] : tensor<32x32xf32>, tensor<32x64xf32>) outs(%[[GWINIT]] : tensor<32x64xf32>)
+//       CHECK:   %[[GW:.*]] = linalg.matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] ins(%[[GYR]], %[[XR]] : tensor<32x32xf32>, tensor<32x64xf32>) outs(%[[GWINIT]] : tensor<32x64xf32>)
 //       CHECK:   %[[GBINIT:.*]] = linalg.fill {{.*}} -> tensor<32xf32>
 //       CHECK:   %[[GB:.*]] = linalg.generic
 //  CHECK-SAME:       indexing_maps = [#[[$ROWS]], #[[$COLS]]]
@@ -33,7 +23,7 @@
 //  CHECK-SAME:       ins(%[[GYR]] : tensor<32x32xf32>) outs(%[[GBINIT]] : tensor<32xf32>)
 //       CHECK:     arith.addf
 //       CHECK:   return %[[GX]], %[[GW]], %[[GB]]
-func.func @linear_grad_transpose_gy(%x: tensor<2x16x64xf32>, %w: tensor<32x64xf32>, %gy: tensor<2x16x32xf32>)
+func.func @linear_grad(%x: tensor<2x16x64xf32>, %w: tensor<32x64xf32>, %gy: tensor<2x16x32xf32>)
     -> (tensor<2x16x64xf32>, tensor<32x64xf32>, tensor<32xf32>) {
   %gx, %gw, %gb = megalodon.linear_grad %x, %w grad(%gy)
       : (tensor<2x16x64xf32>, tensor<32x64xf32>, tensor<2x16x32xf32>)
@@ -43,47 +33,22 @@ func.func @linear_grad_transpose_gy(%x: tensor<2x16x64xf32>, %w: tensor<32x64xf3
 
 // -----
 
-// More outputs than inputs (the output layer's shape): gW = (x^T * gy)^T
-// transposes x and the [16, 64] result instead of gy. The product over the
-// 160 rows is one matmul (the kernel blocks its reduction).
+// The output layer's shape (more outputs than inputs): the same forms.
 
-// CHECK-LABEL: func.func @linear_grad_transpose_x
+// CHECK-LABEL: func.func @linear_grad_wide
 //  CHECK-SAME:     (%[[X:.*]]: tensor<160x16xf32>, %[[W:.*]]: tensor<64x16xf32>, %[[GY:.*]]: tensor<160x64xf32>)
 //       CHECK:   %[[GX:.*]] = linalg.matmul ins(%[[GY]], %[[W]] : tensor<160x64xf32>, tensor<64x16xf32>)
-//       CHECK:   %[[XT:.*]] = scf.forall (%{{.*}}, %{{.*}}) in (1, 10)
-//       CHECK:     linalg.transpose ins(%{{.*}} : tensor<16x16xf32>)
-//       CHECK:   %[[INIT:.*]] = linalg.fill {{.*}} -> tensor<16x64xf32>
-//       CHECK:   %[[GWT:.*]] = linalg.matmul ins(%[[XT]], %[[GY]] : tensor<16x160xf32>, tensor<160x64xf32>) outs(%[[INIT]] : tensor<16x64xf32>)
-//       CHECK:   %[[GW:.*]] = scf.forall (%{{.*}}, %{{.*}}) in (4, 1)
-//       CHECK:     tensor.extract_slice %[[GWT]]
-//       CHECK:     linalg.transpose
+//   CHECK-NOT:   linalg.transpose
+//       CHECK:   %[[GW:.*]] = linalg.matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] ins(%[[GY]], %[[X]] : tensor<160x64xf32>, tensor<160x16xf32>) outs(%{{.*}} : tensor<64x16xf32>)
 //       CHECK:   %[[GB:.*]] = linalg.generic
 //  CHECK-SAME:       ins(%[[GY]] : tensor<160x64xf32>)
 //       CHECK:   return %[[GX]], %[[GW]], %[[GB]]
-func.func @linear_grad_transpose_x(%x: tensor<160x16xf32>, %w: tensor<64x16xf32>, %gy: tensor<160x64xf32>)
+func.func @linear_grad_wide(%x: tensor<160x16xf32>, %w: tensor<64x16xf32>, %gy: tensor<160x64xf32>)
     -> (tensor<160x16xf32>, tensor<64x16xf32>, tensor<64xf32>) {
   %gx, %gw, %gb = megalodon.linear_grad %x, %w grad(%gy)
       : (tensor<160x16xf32>, tensor<64x16xf32>, tensor<160x64xf32>)
       -> (tensor<160x16xf32>, tensor<64x16xf32>, tensor<64xf32>)
   return %gx, %gw, %gb : tensor<160x16xf32>, tensor<64x16xf32>, tensor<64xf32>
-}
-
-// -----
-
-// Shapes that do not divide into 16 x 16 blocks get one linalg.transpose.
-
-// CHECK-LABEL: func.func @linear_grad_small
-//  CHECK-SAME:     (%[[X:.*]]: tensor<3x4xf32>, %[[W:.*]]: tensor<5x4xf32>, %[[GY:.*]]: tensor<3x5xf32>)
-//       CHECK:   linalg.matmul ins(%[[GY]], %[[W]] : tensor<3x5xf32>, tensor<5x4xf32>)
-//   CHECK-NOT:   scf.forall
-//       CHECK:   %[[GYT:.*]] = linalg.transpose ins(%[[GY]] : tensor<3x5xf32>) outs(%{{.*}} : tensor<5x3xf32>) permutation = [1, 0]
-//       CHECK:   linalg.matmul ins(%[[GYT]], %[[X]] : tensor<5x3xf32>, tensor<3x4xf32>)
-func.func @linear_grad_small(%x: tensor<3x4xf32>, %w: tensor<5x4xf32>, %gy: tensor<3x5xf32>)
-    -> (tensor<3x4xf32>, tensor<5x4xf32>, tensor<5xf32>) {
-  %gx, %gw, %gb = megalodon.linear_grad %x, %w grad(%gy)
-      : (tensor<3x4xf32>, tensor<5x4xf32>, tensor<3x5xf32>)
-      -> (tensor<3x4xf32>, tensor<5x4xf32>, tensor<5xf32>)
-  return %gx, %gw, %gb : tensor<3x4xf32>, tensor<5x4xf32>, tensor<5xf32>
 }
 
 // -----
