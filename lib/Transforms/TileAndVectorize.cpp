@@ -316,32 +316,43 @@ private:
     return rows.getResult(0);
   }
 
+  /// Rows firstRow .. firstRow + side - 1 of `source` from column `k`, each
+  /// `width` (at most `side`, a power of two) elements zero-padded to `side`
+  /// lanes, transposed in registers: element t of the result holds column
+  /// k + t of those rows.
+  SmallVector<Value> loadTransposedBlock(Value source, Value firstRow, Value k,
+                                         int64_t width, int64_t side) {
+    auto readType = VectorType::get({width}, b.getF32Type());
+    auto blockType = VectorType::get({side}, b.getF32Type());
+    Value padding;
+    if (width < side)
+      padding = arith::ConstantOp::create(
+          b, loc, blockType, DenseElementsAttr::get(blockType, 0.0f));
+    SmallVector<Value> rows;
+    for (int64_t i = 0; i < side; ++i) {
+      Value n = arith::AddIOp::create(b, loc, firstRow, index(i));
+      Value row = vector::TransferReadOp::create(b, loc, readType, source,
+                                                 ValueRange{n, k}, zero,
+                                                 ArrayRef<bool>{true});
+      if (padding)
+        row = vector::InsertStridedSliceOp::create(
+            b, loc, row, padding, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{1});
+      rows.push_back(row);
+    }
+    transposeInRegisters(b, loc, rows);
+    return rows;
+  }
+
   /// panel[k, l] = source[column + l, k] for every k, in square blocks of
   /// `block` (a power of two dividing nr) k steps by `block` lanes.
   Value packTransposedPanel(Value panel, Value source, Value column,
                             int64_t block) {
     // Blocks of `width` (at most `block`) k steps from `k`.
     auto emitSteps = [&](Value acc, Value k, int64_t width) {
-      auto readType = VectorType::get({width}, b.getF32Type());
-      auto blockType = VectorType::get({block}, b.getF32Type());
-      Value padding;
-      if (width < block)
-        padding = arith::ConstantOp::create(
-            b, loc, blockType, DenseElementsAttr::get(blockType, 0.0f));
       for (int64_t lane0 = 0; lane0 < tiling.nr; lane0 += block) {
-        SmallVector<Value> rows;
-        for (int64_t i = 0; i < block; ++i) {
-          Value n = arith::AddIOp::create(b, loc, column, index(lane0 + i));
-          Value row = vector::TransferReadOp::create(b, loc, readType, source,
-                                                     ValueRange{n, k}, zero,
-                                                     ArrayRef<bool>{true});
-          if (padding)
-            row = vector::InsertStridedSliceOp::create(b, loc, row, padding,
-                                                       ArrayRef<int64_t>{0},
-                                                       ArrayRef<int64_t>{1});
-          rows.push_back(row);
-        }
-        transposeInRegisters(b, loc, rows);
+        Value firstRow = arith::AddIOp::create(b, loc, column, index(lane0));
+        SmallVector<Value> rows =
+            loadTransposedBlock(source, firstRow, k, width, block);
         for (int64_t t = 0; t < width; ++t) {
           Value kt = arith::AddIOp::create(b, loc, k, index(t));
           acc = vector::TransferWriteOp::create(b, loc, rows[t], acc,
@@ -568,25 +579,8 @@ private:
   /// nr-wide row of B the register tile would load from a panel.
   void emitTransposedSteps(SmallVectorImpl<Value> &acc, Value wRow, Value k,
                            int64_t width) {
-    auto rowType = VectorType::get({width}, b.getF32Type());
-    Value padded;
-    if (width < tiling.nr)
-      padded = arith::ConstantOp::create(
-          b, loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
-    SmallVector<Value> rows;
-    for (int64_t i = 0; i < tiling.nr; ++i) {
-      Value n = i == 0 ? wRow
-                       : arith::AddIOp::create(b, loc, wRow, index(i))
-                             .getResult();
-      Value row = vector::TransferReadOp::create(
-          b, loc, rowType, rhs, ValueRange{n, k}, zero, ArrayRef<bool>{true});
-      if (padded)
-        row = vector::InsertStridedSliceOp::create(b, loc, row, padded,
-                                                   ArrayRef<int64_t>{0},
-                                                   ArrayRef<int64_t>{1});
-      rows.push_back(row);
-    }
-    transposeInRegisters(b, loc, rows);
+    SmallVector<Value> rows =
+        loadTransposedBlock(rhs, wRow, k, width, tiling.nr);
     for (int64_t j = 0; j < width; ++j) {
       Value kj =
           j == 0 ? k : arith::AddIOp::create(b, loc, k, index(j)).getResult();
