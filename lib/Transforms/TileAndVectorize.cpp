@@ -703,10 +703,10 @@ static LogicalResult rewriteMatmul(RewriterBase &rewriter, linalg::MatmulOp op,
 //===----------------------------------------------------------------------===//
 
 /// Rewrites a 2-d linalg.transpose of a square f32 block whose side is a power
-/// of two up to `maxSide` (the blocks the lowerings cut large transposes
-/// into) into one contiguous load per row, an in-register transpose and one
-/// contiguous store per row. The scalar lowering would move one element at
-/// a time.
+/// of two up to `maxSide` into one contiguous load per row, an in-register
+/// transpose and one contiguous store per row. The scalar lowering would move
+/// one element at a time. (The linear layers no longer transpose anything;
+/// square blocks remain possible in the attention and CEMA lowerings.)
 static LogicalResult rewriteSquareTranspose(RewriterBase &rewriter,
                                             linalg::TransposeOp op,
                                             int64_t maxSide) {

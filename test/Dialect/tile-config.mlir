@@ -56,3 +56,25 @@ func.func private @bad_source() attributes {c = #megalodon.tile_config<{lanes = 
 
 // expected-error @+1 {{tile size 'lanes' must be an i64}}
 func.func private @bad_size() attributes {c = #megalodon.tile_config<{lanes = 8.0 : f32}, source = "user">}
+
+// -----
+
+// The marker of a matmul's row-block loop (megalodon-tile-and-vectorize) is
+// a unit attribute on a loop; anything else is rejected.
+
+func.func @row_blocks_not_on_a_loop(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'megalodon.matmul_row_blocks' must be a unit attribute on a loop}}
+  %y = megalodon.silu %x {megalodon.matmul_row_blocks} : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @row_blocks_not_unit(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+1 {{'megalodon.matmul_row_blocks' must be a unit attribute on a loop}}
+  scf.for %i = %c0 to %n step %c1 {
+  } {megalodon.matmul_row_blocks = 1 : i64}
+  return
+}

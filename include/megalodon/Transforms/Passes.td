@@ -47,8 +47,8 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
       loop (and the repacking's panel loop) is an `scf.forall` when
       `parallel` is set, so the matmul can be split across threads.
     * A `linalg.transpose` of a square f32 block whose side is a power of two
-      up to `vector-size` (the blocks large transposes are cut into) becomes
-      row loads, an in-register transpose and row stores.
+      up to `vector-size` becomes row loads, an in-register transpose and row
+      stores.
     * A `linalg.generic` with static shapes, projected-permutation indexing
       maps that keep the innermost loop contiguous, and a vectorizable body
       is tiled to one innermost strip of `vector-size` elements (the whole
