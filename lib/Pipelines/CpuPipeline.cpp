@@ -110,8 +110,8 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   // otherwise pull normalizations and activations into their inputs
   // (recomputed N times) and reshape them into rank-4/5 contractions.
   TileAndVectorizeOptions tiling;
-  MatmulRegisterTile tile =
-      matmulRegisterTile(TargetFacts::host(options.threads));
+  TargetFacts host = TargetFacts::host(options.threads);
+  MatmulRegisterTile tile = matmulRegisterTile(host);
   tiling.mr = options.matmulRows > 0 ? options.matmulRows : tile.rows;
   tiling.nr = options.matmulLanes > 0 ? options.matmulLanes : tile.lanes;
   tiling.mc = options.matmulRowBlock;
@@ -119,6 +119,7 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
               : options.matmulDepthBlock == 0 ? tile.depth
                                               : 0;
   tiling.kUnroll = options.matmulKUnroll;
+  tiling.threads = host.threads;
   tiling.vectorSize = options.vectorSize;
   bool parallel = options.threads != 1;
   if (options.vectorize) {

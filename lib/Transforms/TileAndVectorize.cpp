@@ -81,7 +81,7 @@ static void transposeInRegisters(OpBuilder &b, Location loc,
 /// Tile sizes of the matmul kernel (see the pass options).
 struct MatmulTiling {
   int64_t mr, nr, mc, kc, kUnroll, gemvRows, gemvNc, packMinRows,
-      transposeBlock;
+      transposeBlock, threads;
 };
 
 /// Whether `op` is C[M, N] += A * B on static f32 tensors with A either
@@ -129,8 +129,10 @@ public:
   /// `parallel`); otherwise it is read as it is: a plain B row by row, a
   /// transposed one through the small-M kernel (buildTransposed).
   ///
-  /// A transposed A ([K, M]) is read as it is: the register tile's rows at
-  /// one k step are then contiguous, which is all the kernel needs of A.
+  /// A transposed A ([K, M]) is repacked with `pack` too, into one panel per
+  /// register tile (packLhsTiles): read in place, the tile's values at
+  /// successive k steps lie M * 4 bytes apart (often a power of two), so a
+  /// block of k steps competes for a few cache sets.
   MatmulKernel(OpBuilder &b, Location loc, Value lhs, Value rhs,
                bool transposedA, bool transposedB, bool pack, bool parallel,
                const MatmulTiling &tiling)
@@ -143,6 +145,9 @@ public:
     zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
     packed = pack;
     this->rhs = packed ? packPanels(rhs, transposedB, parallel) : rhs;
+    packedLhs = pack && transposedA;
+    if (packedLhs)
+      this->lhs = packLhsTiles(lhs, parallel);
   }
 
   /// C[M, N] += A * B for the accumulator `init`.
@@ -376,31 +381,87 @@ private:
     return panel;
   }
 
+  /// A transposed A [K, M] -> tiles [ceil(M / mr), K, w] with
+  /// tiles[t, k, r] = source[k, t * mr + r] (zero past M), w being mr
+  /// rounded up to a power of two: the values one k step of a register tile
+  /// broadcasts share a cache line, and a tile is read front to back. The
+  /// tiles are independent blocks (an scf.forall with `parallel`).
+  Value packLhsTiles(Value source, bool parallel) {
+    int64_t numM = cast<RankedTensorType>(source.getType()).getDimSize(1);
+    int64_t numTiles = llvm::divideCeil(numM, tiling.mr);
+    int64_t width = llvm::PowerOf2Ceil(tiling.mr);
+    auto rowType = VectorType::get({width}, b.getF32Type());
+    auto tileType = RankedTensorType::get({numK, width}, b.getF32Type());
+    Value empty = tensor::EmptyOp::create(
+        b, loc, ArrayRef<int64_t>{numTiles, numK, width}, b.getF32Type());
+    OpBuilder::InsertionGuard guard(b);
+    auto emitTilePanel = [&](Value tiles, Value tile, InsertSliceFn insert) {
+      SmallVector<OpFoldResult> offsets = {tile, b.getIndexAttr(0),
+                                           b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {
+          b.getIndexAttr(1), b.getIndexAttr(numK), b.getIndexAttr(width)};
+      Value slice = tensor::ExtractSliceOp::create(
+          b, loc, tileType, tiles, offsets, sizes,
+          SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+      Value column = arith::MulIOp::create(b, loc, tile, index(tiling.mr));
+      // Lanes past mr belong to the next tile (or lie past M, read as zero);
+      // the kernel never reads them.
+      scf::ForOp rows =
+          makeLoop(index(0), index(numK), index(1), slice,
+                   [&](Value k, ValueRange args) {
+                     Value row = vector::TransferReadOp::create(
+                         b, loc, rowType, source, ValueRange{k, column}, zero,
+                         ArrayRef<bool>{false});
+                     return SmallVector<Value>{vector::TransferWriteOp::create(
+                                                   b, loc, row, args[0],
+                                                   ValueRange{k, index(0)},
+                                                   ArrayRef<bool>{true})
+                                                   .getResult()};
+                   });
+      insert(rows.getResult(0), offsets, sizes);
+    };
+    return emitIndependentBlocks(empty, numTiles, parallel, emitTilePanel);
+  }
+
   /// Row blocks of mc rows, each a loop over panels around a loop over
   /// register tiles. The blocks are independent (each writes its own rows of
   /// C), so with `parallel` they form an scf.forall.
   Value emitRowBlocks(Value init, bool parallel) {
     int64_t numM = cast<RankedTensorType>(init.getType()).getDimSize(0);
-    int64_t mc = std::max(tiling.mc / tiling.mr, int64_t(1)) * tiling.mr;
-    int64_t numBlocks = llvm::divideCeil(numM, mc);
-    // Rows that fill register tiles; the last block also gets the rows left
-    // over (one shorter tile), so that the whole matmul is this one loop and
-    // its consumers can be fused into it (FuseMatmulEpilogues).
+    // Register tiles, the last one possibly shorter: the rows that fill
+    // tiles end at `fullRows`, and the last block also gets the rows left
+    // over, so that the whole matmul is this one loop and its consumers can
+    // be fused into it (FuseMatmulEpilogues).
     int64_t fullRows = numM / tiling.mr * tiling.mr;
     int64_t leftover = numM - fullRows;
+    int64_t numTiles = llvm::divideCeil(numM, tiling.mr);
+    // About mc rows per block, as many blocks as threads share them (or a
+    // multiple), the tiles spread evenly: block i starts at tile
+    // floor(i * numTiles / numBlocks). Blocks of whole mc rows would leave
+    // one thread with a block more than the other.
+    int64_t numBlocks =
+        llvm::divideCeil(numTiles, std::max(tiling.mc / tiling.mr, int64_t(1)));
+    if (parallel && tiling.threads > 1)
+      numBlocks =
+          std::min<int64_t>(llvm::alignTo(numBlocks, tiling.threads), numTiles);
     OpBuilder::InsertionGuard guard(b);
 
     // The [rows, N] slice of `c` for `block`, updated by the kernel.
     auto emitBlock = [&](Value c, Value block, InsertSliceFn insert) {
       AffineExpr d0;
       bindDims(b.getContext(), d0);
+      auto blockStart = [&](AffineExpr i) {
+        return (i * numTiles).floorDiv(numBlocks) * tiling.mr;
+      };
       OpFoldResult firstRow = affine::makeComposedFoldedAffineApply(
-          b, loc, d0 * mc, {OpFoldResult(block)});
+          b, loc, blockStart(d0), {OpFoldResult(block)});
       auto rowsUpTo = [&](int64_t end) {
         return affine::makeComposedFoldedAffineMin(
             b, loc,
-            AffineMap::get(1, 0, {b.getAffineConstantExpr(mc), end - d0 * mc},
-                           b.getContext()),
+            AffineMap::get(
+                1, 0,
+                {blockStart(d0 + 1) - blockStart(d0), end - blockStart(d0)},
+                b.getContext()),
             {OpFoldResult(block)});
       };
       OpFoldResult numRows = rowsUpTo(numM);
@@ -487,13 +548,19 @@ private:
     return loop;
   }
 
-  /// Row `row` + r of A in global coordinates (C may be a row block).
-  Value lhsRow(Value row, int64_t r) {
+  /// The indices of A's row `row` + r (`row` within the C block) without
+  /// the k index: the global row, or with packed tiles the tile and lane.
+  /// Register tiles start at multiples of mr.
+  SmallVector<Value, 2> lhsRow(Value row, int64_t r) {
     Value global = row;
     if (rowOffset)
       global = arith::AddIOp::create(b, loc, global, rowOffset);
-    return r == 0 ? global
-                  : arith::AddIOp::create(b, loc, global, index(r)).getResult();
+    if (packedLhs)
+      return {arith::DivUIOp::create(b, loc, global, index(tiling.mr)),
+              index(r)};
+    return {r == 0
+                ? global
+                : arith::AddIOp::create(b, loc, global, index(r)).getResult()};
   }
 
   /// The nr-wide row k of panel `panel` of B.
@@ -509,15 +576,22 @@ private:
                                           ArrayRef<bool>{true});
   }
 
-  /// A[row, k].
-  Value loadLhs(Value row, Value k) {
-    return tensor::ExtractOp::create(
-        b, loc, lhs, transposedA ? ValueRange{k, row} : ValueRange{row, k});
+  /// A[row, k] for the indices `row` of lhsRow.
+  Value loadLhs(ArrayRef<Value> row, Value k) {
+    SmallVector<Value, 3> indices;
+    if (packedLhs)
+      indices = {row[0], k, row[1]};
+    else if (transposedA)
+      indices = {k, row[0]};
+    else
+      indices = {row[0], k};
+    return tensor::ExtractOp::create(b, loc, lhs, indices);
   }
 
   /// One k step of the register tile: acc[r] += A[row + r, k] * B[k, panel].
-  void emitStep(SmallVectorImpl<Value> &acc, ArrayRef<Value> rowIndices,
-                Value panel, Value k) {
+  void emitStep(SmallVectorImpl<Value> &acc,
+                ArrayRef<SmallVector<Value, 2>> rowIndices, Value panel,
+                Value k) {
     Value rhsRow = loadRhs(panel, k);
     for (auto [r, rowIndex] : llvm::enumerate(rowIndices)) {
       Value a = loadLhs(rowIndex, k);
@@ -535,7 +609,7 @@ private:
   Value emitTile(Value c, Value row, Value panel, int64_t rows, Value k0,
                  int64_t depth) {
     Value column = arith::MulIOp::create(b, loc, panel, index(tiling.nr));
-    SmallVector<Value> rowIndices;
+    SmallVector<SmallVector<Value, 2>> rowIndices;
     SmallVector<Value> cRows;
     for (int64_t r = 0; r < rows; ++r) {
       rowIndices.push_back(lhsRow(row, r));
@@ -653,6 +727,8 @@ private:
   Value lhs, rhs;
   bool transposedA = false;
   bool packed = false;
+  /// Whether `lhs` holds the packed tiles of a transposed A.
+  bool packedLhs = false;
   const MatmulTiling &tiling;
   int64_t numK, numN;
   VectorType vectorType;
@@ -774,14 +850,14 @@ struct TileAndVectorizePass
 
   void runOnOperation() override {
     if (mr < 1 || nr < 1 || mc < 1 || kc < 0 || kUnroll < 1 || gemvRows < 0 ||
-        gemvNc < 1 || packMinRows < 0 || vectorSize < 1) {
+        gemvNc < 1 || packMinRows < 0 || vectorSize < 1 || threads < 0) {
       getOperation()->emitError("tile sizes must be positive");
       return signalPassFailure();
     }
     IRRewriter rewriter(&getContext());
     if (matmul) {
-      MatmulTiling tiling{mr,       nr,     mc,          kc,        kUnroll,
-                          gemvRows, gemvNc, packMinRows, vectorSize};
+      MatmulTiling tiling{mr,       nr,     mc,          kc,         kUnroll,
+                          gemvRows, gemvNc, packMinRows, vectorSize, threads};
       SmallVector<linalg::MatmulOp> matmuls;
       getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
       for (linalg::MatmulOp op : matmuls)

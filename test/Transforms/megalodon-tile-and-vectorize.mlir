@@ -2,6 +2,7 @@
 // RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 k-unroll=2" | FileCheck %s --check-prefix=SEQ
 // RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="matmul=false parallel=true" | FileCheck %s --check-prefix=PAR
 // RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 kc=4 k-unroll=2" | FileCheck %s --check-prefix=KC
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 k-unroll=2 parallel=true threads=2" | FileCheck %s --check-prefix=THREADS
 
 // A linear layer (transposed B): B is repacked into 16-wide panels by a
 // forall over the panels, each transposing 16x16 blocks of B in registers
@@ -276,8 +277,9 @@ func.func @transpose_block(%x: tensor<16x16xf32>, %y: tensor<16x16xf32>,
 
 // -----
 
-// A transposed A ([K, M], a weight gradient's gy^T) is read in place: at
-// k step %K the tile's rows are the consecutive elements of row %K of A.
+// A transposed A ([K, M], a weight gradient's gy^T) with fewer than
+// pack-min-rows rows is read in place: at k step %K the tile's rows are the
+// consecutive elements of row %K of A.
 
 // CHECK-LABEL: func @matmul_transpose_a
 // CHECK-SAME: (%[[A:.*]]: tensor<6x8xf32>, %[[B:.*]]: tensor<6x16xf32>
@@ -293,4 +295,42 @@ func.func @matmul_transpose_a(%a: tensor<6x8xf32>, %b: tensor<6x16xf32>,
       ins(%a, %b : tensor<6x8xf32>, tensor<6x16xf32>)
       outs(%c : tensor<8x16xf32>) -> tensor<8x16xf32>
   return %r : tensor<8x16xf32>
+}
+
+// -----
+
+// With at least pack-min-rows rows, a transposed A is repacked into one
+// panel per register tile ([tiles, K, mr rounded up to a power of two]); the
+// last tile (2 of 18 rows) reads past M as zeros. The kernel broadcasts the
+// tile's values for one k step from one row of its panel.
+// Row blocks: 5 tiles of 4 rows in blocks of about mc = 8 rows is 3 blocks;
+// for 2 threads 4, block i starting at tile floor(5i / 4): rows 0, 4, 8, 12
+// (the last block has the last two tiles).
+
+// CHECK-LABEL: func @matmul_transpose_a_packed
+// CHECK-SAME: (%[[A:.*]]: tensor<6x18xf32>
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<5x6x4xf32>
+// CHECK: %[[PACKED:.*]] = scf.forall (%{{.*}}) in (5) shared_outs(%{{.*}} = %[[EMPTY]])
+// CHECK: vector.transfer_read %[[A]][%{{.*}}, %{{.*}}], %{{.*}} : tensor<6x18xf32>, vector<4xf32>
+// CHECK: scf.forall (%{{.*}}) in (3)
+// CHECK: scf.for %[[K:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c2 iter_args
+// CHECK: tensor.extract %[[PACKED]][%{{.*}}, %[[K]], %c0] : tensor<5x6x4xf32>
+// CHECK: tensor.extract %[[PACKED]][%{{.*}}, %[[K]], %c3] : tensor<5x6x4xf32>
+// CHECK-NOT: tensor.extract %[[A]]
+
+// THREADS-DAG: #[[START:.*]] = affine_map<(d0) -> (((d0 * 5) floordiv 4) * 4)>
+// THREADS-DAG: #[[ROWS:.*]] = affine_map<(d0) -> ((((d0 + 1) * 5) floordiv 4) * 4 - ((d0 * 5) floordiv 4) * 4, ((d0 * 5) floordiv 4) * -4 + 18)>
+// THREADS-LABEL: func @matmul_transpose_a_packed
+// THREADS: scf.forall (%[[BLOCK:.*]]) in (4)
+// THREADS: affine.apply #[[START]](%[[BLOCK]])
+// THREADS: affine.min #[[ROWS]](%[[BLOCK]])
+func.func @matmul_transpose_a_packed(%a: tensor<6x18xf32>, %b: tensor<6x16xf32>,
+                                     %c: tensor<18x16xf32>)
+    -> tensor<18x16xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>,
+                                      affine_map<(m, n, k) -> (k, n)>,
+                                      affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %b : tensor<6x18xf32>, tensor<6x16xf32>)
+      outs(%c : tensor<18x16xf32>) -> tensor<18x16xf32>
+  return %r : tensor<18x16xf32>
 }

@@ -25,8 +25,8 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<bool> fuseEpilogues{
       *this, "fuse-epilogues",
-      llvm::cl::desc("Fuse elementwise consumers of matmuls into the "
-                     "kernels' row-block loops"),
+      llvm::cl::desc("Fuse row-wise consumers of matmuls into the kernels' "
+                     "row-block loops"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> tile{
       *this, "tile",
@@ -51,8 +51,10 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> matmulRowBlock{
       *this, "matmul-row-block",
-      llvm::cl::desc("Rows of A per cache block of a matmul"),
-      llvm::cl::init(48)};
+      llvm::cl::desc("Rows of A per cache block of a matmul (about; see "
+                     "megalodon-tile-and-vectorize's mc): each block reads "
+                     "all of B once, so taller blocks read it fewer times"),
+      llvm::cl::init(192)};
   PassOptions::Option<int64_t> matmulDepthBlock{
       *this, "matmul-depth-block",
       llvm::cl::desc("Reduction steps per cache block of a matmul (0: from "

@@ -31,21 +31,24 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
     ops into loop nests of vector operations that LLVM maps onto FMA units:
 
     * `linalg.matmul` with a plain `[K, N]` or a transposed `[N, K]` B
-      operand and a plain `[M, K]` or a transposed `[K, M]` A operand (read
-      in place: a tile's rows at one k step are contiguous), static f32
-      shapes and N a multiple of `nr`,
+      operand and a plain `[M, K]` or a transposed `[K, M]` A operand,
+      static f32 shapes and N a multiple of `nr`,
       becomes a cache-blocked loop nest around an `mr` x `nr` register tile:
       the accumulators are `mr` vectors of `nr` lanes, each k step loads one
       `nr`-wide row of B and broadcasts one element of A per row, and the k
       loop is unrolled `k-unroll` times. B is first repacked into
       `[N / nr, K, nr]` panels so that every load is contiguous (a transposed
       B through square blocks transposed in registers; a plain B only with at
-      least `pack-min-rows` rows). Rows are blocked by `mc` and the reduction
-      by `kc`, so that a block of A stays in L2 while the `kc` x `nr` part of
-      a panel is reused from L1 by every register tile of the block. Rows
-      that do not fill a register tile get one shorter tile. The row-block
-      loop (and the repacking's panel loop) is an `scf.forall` when
-      `parallel` is set, so the matmul can be split across threads.
+      least `pack-min-rows` rows). With that many rows a transposed A is
+      repacked too, into one `[K, mr]` panel per register tile (read in
+      place, successive k steps of a tile lie M * 4 bytes apart). Rows are
+      blocked by about `mc` (the blocks a multiple of `threads`, the
+      register tiles spread evenly over them) and the reduction by `kc`, so
+      that a block of A stays in L2 while the `kc` x `nr` part of a panel is
+      reused from L1 by every register tile of the block. Rows that do not
+      fill a register tile get one shorter tile. The row-block loop (and the
+      repacking loops) is an `scf.forall` when `parallel` is set, so the
+      matmul can be split across threads.
     * A `linalg.transpose` of a square f32 block whose side is a power of two
       up to `vector-size` becomes row loads, an in-register transpose and row
       stores.
@@ -70,7 +73,11 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
     Option<"nr", "nr", "int64_t", "16",
            "Columns of the matmul register tile (vector lanes)">,
     Option<"mc", "mc", "int64_t", "48",
-           "Rows of A per cache block (a multiple of mr)">,
+           "Rows of A per cache block (rounded to a multiple of mr; the "
+           "register tiles are then spread evenly over the blocks)">,
+    Option<"threads", "threads", "int64_t", "0",
+           "Threads that share a parallel matmul: its number of row blocks "
+           "is rounded up to a multiple of it (0: not rounded)">,
     Option<"kc", "kc", "int64_t", "0",
            "Reduction steps per cache block of a matmul: the kc x nr part of "
            "a panel of B that the register tiles of a row block share stays "
@@ -111,22 +118,29 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
 }
 
 def FuseMatmulEpilogues : Pass<"megalodon-fuse-matmul-epilogues"> {
-  let summary = "Fuse elementwise consumers of a matmul into its row-block "
+  let summary = "Fuse row-wise consumers of a matmul into its row-block "
                 "loop";
   let description = [{
     After `megalodon-tile-and-vectorize` has built a matmul as one loop over
-    row blocks (marked `megalodon.matmul_row_blocks`), an elementwise
-    consumer of the product (the bias, SiLU, gating, the residual add: a
-    `linalg.generic` with only parallel loops) would read the whole [M, N]
-    product back from memory after the loop. This pass moves such a consumer
-    into the loop through upstream consumer fusion (TilingInterface): each
-    iteration applies it to the row block it has just computed, while the
-    block is still in cache, and the loop yields the consumer's result too.
+    row blocks (marked `megalodon.matmul_row_blocks`), a consumer of the
+    product would read the whole [M, N] product back from memory after the
+    loop. This pass moves row-wise consumers into the loop through upstream
+    consumer fusion (TilingInterface): each iteration applies them to the
+    row block it has just computed, while the block is still in cache, and
+    the loop yields their results too. A row-wise consumer is a
+    `linalg.generic` that reads the loop's results through one parallel
+    loop over their rows, which all its results vary along: elementwise
+    epilogues (the bias, SiLU, gating, the residual add) and reductions over
+    the columns (a softmax's row maximum and sum, then the probabilities
+    from the product and both statistics, as in the loss and its gradient
+    on the output projection). Fused consumers are fused again, so chains
+    fuse one op at a time.
     A consumer that reads the product through a `tensor.expand_shape` (the
     model's [..., N] view of the [M, N] rows) is first collapsed to the rows.
     Side-effect-free ops that compute the consumer's other operands after
-    the loop (reshapes, `tensor.empty`, constants) are moved before it; a
-    consumer that needs anything else computed after the loop is left alone.
+    the loop (reshapes, `tensor.empty`, constants, fills) are moved before
+    it; a consumer that needs anything else computed after the loop, or
+    reads the product inside its body (a gather), is left alone.
 
     ```mlir
     %c = scf.forall (%b) in (4) shared_outs(%out = %init) {
