@@ -130,6 +130,8 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   }
   if (options.fuseElementwise)
     pm.addPass(createLinalgElementwiseOpFusionPass());
+  if (options.vectorize && options.fusePrologues)
+    pm.addPass(createFuseMatmulPrologues());
   if (options.vectorize && options.fuseEpilogues)
     pm.addPass(createFuseMatmulEpilogues());
   if (options.vectorize) {

@@ -134,9 +134,10 @@ public:
   /// successive k steps lie M * 4 bytes apart (often a power of two), so a
   /// block of k steps competes for a few cache sets.
   MatmulKernel(OpBuilder &b, Location loc, Value lhs, Value rhs,
-               bool transposedA, bool transposedB, bool pack, bool parallel,
-               const MatmulTiling &tiling)
-      : b(b), loc(loc), lhs(lhs), transposedA(transposedA), tiling(tiling) {
+               bool transposedA, bool transposedB, bool pack, bool sliceLhs,
+               bool parallel, const MatmulTiling &tiling)
+      : b(b), loc(loc), lhs(lhs), transposedA(transposedA),
+        sliceLhs(sliceLhs && !transposedA), tiling(tiling) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
     auto rhsType = cast<RankedTensorType>(rhs.getType());
     numK = lhsType.getDimSize(transposedA ? 0 : 1);
@@ -470,7 +471,16 @@ private:
       Value slice = tensor::ExtractSliceOp::create(
           b, loc, c, offsets, sizes,
           SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
-      rowOffset = getValueOrCreateConstantIndexOp(b, loc, firstRow);
+      // With `sliceLhs`, A is read through the block's rows, a slice: the op
+      // that computes A (a normalization) can then be fused into the loop
+      // (FuseMatmulPrologues). Otherwise A is indexed by global row.
+      if (!sliceLhs)
+        rowOffset = getValueOrCreateConstantIndexOp(b, loc, firstRow);
+      else
+        blockLhs = tensor::ExtractSliceOp::create(
+            b, loc, lhs, SmallVector<OpFoldResult>{firstRow, b.getIndexAttr(0)},
+            SmallVector<OpFoldResult>{numRows, b.getIndexAttr(numK)},
+            SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
       Value tilesEnd =
           getValueOrCreateConstantIndexOp(b, loc, rowsUpTo(fullRows));
       // Blocks of kc reduction steps: the kc x nr part of a panel that the
@@ -502,6 +512,7 @@ private:
                            getValueOrCreateConstantIndexOp(b, loc, numRows),
                            leftover, index(0), numK);
       rowOffset = Value();
+      blockLhs = Value();
       insert(updated, offsets, sizes);
     };
 
@@ -549,7 +560,8 @@ private:
   }
 
   /// The indices of A's row `row` + r (`row` within the C block) without
-  /// the k index: the global row, or with packed tiles the tile and lane.
+  /// the k index: the row of the block's slice of a plain A, the global row
+  /// of a transposed one, or with packed tiles the tile and lane.
   /// Register tiles start at multiples of mr.
   SmallVector<Value, 2> lhsRow(Value row, int64_t r) {
     Value global = row;
@@ -585,7 +597,8 @@ private:
       indices = {k, row[0]};
     else
       indices = {row[0], k};
-    return tensor::ExtractOp::create(b, loc, lhs, indices);
+    return tensor::ExtractOp::create(b, loc, blockLhs ? blockLhs : lhs,
+                                     indices);
   }
 
   /// One k step of the register tile: acc[r] += A[row + r, k] * B[k, panel].
@@ -726,6 +739,8 @@ private:
   Location loc;
   Value lhs, rhs;
   bool transposedA = false;
+  /// Whether a plain A is read through a slice of each row block's rows.
+  bool sliceLhs = false;
   bool packed = false;
   /// Whether `lhs` holds the packed tiles of a transposed A.
   bool packedLhs = false;
@@ -733,9 +748,25 @@ private:
   int64_t numK, numN;
   VectorType vectorType;
   Value zero;
-  /// Offset of the rows of the C block being built within A, if any.
+  /// Offset of the rows of the C block being built within a transposed A,
+  /// if any.
   Value rowOffset;
+  /// The rows of a plain A for the C block being built, if any.
+  Value blockLhs;
 };
+
+/// Whether `value` is computed by a linalg.generic (possibly through a
+/// tensor.collapse_shape) that nothing else reads: a candidate for
+/// FuseMatmulPrologues. Only such an A is read through per-block slices;
+/// reading any A that way is measurably slower on some shapes (1.5x for a
+/// 2048x256x640 product), so arguments and shared values keep global rows.
+static bool computedOnlyForThis(Value value) {
+  if (!value.hasOneUse())
+    return false;
+  if (auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>())
+    value = collapse.getSrc();
+  return value.hasOneUse() && value.getDefiningOp<linalg::GenericOp>();
+}
 
 /// Rewrites `op` into the register-tiled kernel if its shape allows.
 static LogicalResult rewriteMatmul(RewriterBase &rewriter, linalg::MatmulOp op,
@@ -765,8 +796,9 @@ static LogicalResult rewriteMatmul(RewriterBase &rewriter, linalg::MatmulOp op,
                  llvm::isPowerOf2_64(tiling.nr);
   bool pack = transposedB ? !inPlace : numM >= tiling.packMinRows;
   rewriter.setInsertionPoint(op);
-  MatmulKernel kernel(rewriter, op.getLoc(), op.getDpsInputs()[0],
-                      op.getDpsInputs()[1], transposedA, transposedB, pack,
+  Value lhs = op.getDpsInputs()[0];
+  MatmulKernel kernel(rewriter, op.getLoc(), lhs, op.getDpsInputs()[1],
+                      transposedA, transposedB, pack, computedOnlyForThis(lhs),
                       parallel, tiling);
   Value result = inPlace ? kernel.buildTransposed(op.getDpsInits()[0], parallel)
                          : kernel.build(op.getDpsInits()[0], parallel);

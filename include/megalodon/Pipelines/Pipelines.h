@@ -28,6 +28,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Fuse row-wise consumers of matmuls into the kernels' "
                      "row-block loops"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fusePrologues{
+      *this, "fuse-prologues",
+      llvm::cl::desc("Fuse the ops computing a matmul's A operand (when "
+                     "nothing else reads it) into the kernel's row-block "
+                     "loop"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> tile{
       *this, "tile",
       llvm::cl::desc("Give tunable ops tile configs for the host and run the "

@@ -164,6 +164,30 @@ def FuseMatmulEpilogues : Pass<"megalodon-fuse-matmul-epilogues"> {
   ];
 }
 
+def FuseMatmulPrologues : Pass<"megalodon-fuse-matmul-prologues"> {
+  let summary = "Fuse the ops computing a matmul's A operand into its "
+                "row-block loop";
+  let description = [{
+    `megalodon-tile-and-vectorize` reads a plain `[M, K]` A through a slice
+    of the rows of each row block. When A is computed by a `linalg.generic`
+    that nothing else reads (a normalization in front of a linear layer),
+    computing all of A first writes it to memory and the kernel reads it
+    back. This pass moves that producer into the loop through upstream
+    producer fusion (TilingInterface): each iteration computes the rows of A
+    its block needs, right before the kernel reads them from cache. The
+    producers of a fused producer's operands are fused the same way (a
+    normalization's row statistics, whose reductions run over whole rows),
+    as long as each has no other reader. Producers with other readers (a
+    normalization whose output the backward pass also reads) stay where
+    they are: fusing them would compute them twice.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def ApproximateMath : Pass<"megalodon-approximate-math"> {
   let summary = "Replace f32 transcendental functions by polynomial "
                 "approximations";
