@@ -126,6 +126,7 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
     TileAndVectorizeOptions matmuls = tiling;
     matmuls.elementwise = false;
     matmuls.parallel = parallel;
+    matmuls.lhsRowSlices = options.fusePrologues;
     pm.addPass(createTileAndVectorize(matmuls));
   }
   if (options.fuseElementwise)

@@ -82,6 +82,7 @@ static void transposeInRegisters(OpBuilder &b, Location loc,
 struct MatmulTiling {
   int64_t mr, nr, mc, kc, kUnroll, gemvRows, gemvNc, packMinRows,
       transposeBlock, threads;
+  bool lhsRowSlices;
 };
 
 /// Whether `op` is C[M, N] += A * B on static f32 tensors with A either
@@ -757,9 +758,8 @@ private:
 
 /// Whether `value` is computed by a linalg.generic (possibly through a
 /// tensor.collapse_shape) that nothing else reads: a candidate for
-/// FuseMatmulPrologues. Only such an A is read through per-block slices;
-/// reading any A that way is measurably slower on some shapes (1.5x for a
-/// 2048x256x640 product), so arguments and shared values keep global rows.
+/// FuseMatmulPrologues, which needs such an A read through per-block
+/// slices. Other A operands keep global rows.
 static bool computedOnlyForThis(Value value) {
   if (!value.hasOneUse())
     return false;
@@ -798,8 +798,9 @@ static LogicalResult rewriteMatmul(RewriterBase &rewriter, linalg::MatmulOp op,
   rewriter.setInsertionPoint(op);
   Value lhs = op.getDpsInputs()[0];
   MatmulKernel kernel(rewriter, op.getLoc(), lhs, op.getDpsInputs()[1],
-                      transposedA, transposedB, pack, computedOnlyForThis(lhs),
-                      parallel, tiling);
+                      transposedA, transposedB, pack,
+                      tiling.lhsRowSlices && computedOnlyForThis(lhs), parallel,
+                      tiling);
   Value result = inPlace ? kernel.buildTransposed(op.getDpsInits()[0], parallel)
                          : kernel.build(op.getDpsInits()[0], parallel);
   rewriter.replaceOp(op, result);
@@ -888,8 +889,9 @@ struct TileAndVectorizePass
     }
     IRRewriter rewriter(&getContext());
     if (matmul) {
-      MatmulTiling tiling{mr,       nr,     mc,          kc,         kUnroll,
-                          gemvRows, gemvNc, packMinRows, vectorSize, threads};
+      MatmulTiling tiling{mr,         nr,       mc,          kc,
+                          kUnroll,    gemvRows, gemvNc,      packMinRows,
+                          vectorSize, threads,  lhsRowSlices};
       SmallVector<linalg::MatmulOp> matmuls;
       getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
       for (linalg::MatmulOp op : matmuls)

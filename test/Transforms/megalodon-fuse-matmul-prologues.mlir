@@ -1,5 +1,5 @@
-// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 elementwise=false parallel=true" --megalodon-fuse-matmul-prologues | FileCheck %s
-// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 elementwise=false" --megalodon-fuse-matmul-prologues | FileCheck %s --check-prefix=SEQ
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 elementwise=false parallel=true lhs-row-slices=true" --megalodon-fuse-matmul-prologues | FileCheck %s
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-and-vectorize="mr=4 nr=16 mc=8 elementwise=false lhs-row-slices=true" --megalodon-fuse-matmul-prologues | FileCheck %s --check-prefix=SEQ
 
 #rows = affine_map<(m, k) -> (m, k)>
 #row = affine_map<(m, k) -> (m)>

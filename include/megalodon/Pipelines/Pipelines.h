@@ -32,8 +32,8 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "fuse-prologues",
       llvm::cl::desc("Fuse the ops computing a matmul's A operand (when "
                      "nothing else reads it) into the kernel's row-block "
-                     "loop"),
-      llvm::cl::init(true)};
+                     "loop (off: measured slower on the small model)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> tile{
       *this, "tile",
       llvm::cl::desc("Give tunable ops tile configs for the host and run the "

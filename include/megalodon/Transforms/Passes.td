@@ -82,6 +82,10 @@ def TileAndVectorize : Pass<"megalodon-tile-and-vectorize"> {
            "Reduction steps per cache block of a matmul: the kc x nr part of "
            "a panel of B that the register tiles of a row block share stays "
            "in L1 (0: the whole K)">,
+    Option<"lhsRowSlices", "lhs-row-slices", "bool", "false",
+           "Read a plain A that a generic computes for this matmul alone "
+           "through a slice of each row block's rows, so that "
+           "megalodon-fuse-matmul-prologues can fuse that generic">,
     Option<"packMinRows", "pack-min-rows", "int64_t", "16",
            "Fewest rows of C for which a plain [K, N] B is repacked into "
            "panels (a transposed B always is, unless the small-M kernel "
@@ -168,7 +172,8 @@ def FuseMatmulPrologues : Pass<"megalodon-fuse-matmul-prologues"> {
   let summary = "Fuse the ops computing a matmul's A operand into its "
                 "row-block loop";
   let description = [{
-    `megalodon-tile-and-vectorize` reads a plain `[M, K]` A through a slice
+    `megalodon-tile-and-vectorize` with `lhs-row-slices` reads a plain
+    `[M, K]` A that a generic computes for the matmul alone through a slice
     of the rows of each row block. When A is computed by a `linalg.generic`
     that nothing else reads (a normalization in front of a linear layer),
     computing all of A first writes it to memory and the kernel reads it
