@@ -12,6 +12,8 @@
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
 #include "megalodon/Transforms/Passes.h"
 
+#include "MatmulRowBlocks.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -20,7 +22,6 @@
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/RegionUtils.h"
 
@@ -195,18 +196,14 @@ struct FuseMatmulEpiloguesPass
           auto expand = operand->get().getDefiningOp<tensor::ExpandShapeOp>();
           Operation *source =
               expand ? expand.getSrc().getDefiningOp() : nullptr;
-          return source &&
-                 source->hasAttr(mlir::megalodon::kMatmulRowBlocksAttrName) &&
+          return mlir::megalodon::detail::isMatmulRowBlockLoop(source) &&
                  getPermutationGeneric(operand->getOwner());
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
 
-    SmallVector<LoopLikeOpInterface> loops;
-    getOperation()->walk([&](LoopLikeOpInterface loop) {
-      if (loop->hasAttr(mlir::megalodon::kMatmulRowBlocksAttrName))
-        loops.push_back(loop);
-    });
+    SmallVector<LoopLikeOpInterface> loops =
+        mlir::megalodon::detail::collectMatmulRowBlockLoops(getOperation());
     IRRewriter rewriter(&getContext());
     for (LoopLikeOpInterface loop : loops) {
       forwardNestedUses(loop, rewriter);
@@ -233,11 +230,9 @@ struct FuseMatmulEpiloguesPass
         rewriter.eraseOp(consumer);
         loop->setAttr(mlir::megalodon::kMatmulRowBlocksAttrName,
                       rewriter.getUnitAttr());
-        // Each fusion computes the block's offsets anew; a consumer of two
-        // of the loop's results can only be fused once both are inserted
-        // at the same offset values.
-        DominanceInfo loopDominance(loop);
-        eliminateCommonSubExpressions(rewriter, loopDominance, loop);
+        // A consumer of two of the loop's results can only be fused once
+        // both are inserted at the same offset values.
+        mlir::megalodon::detail::mergeRecomputedIndices(rewriter, loop);
       }
     }
   }

@@ -13,6 +13,8 @@
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
 #include "megalodon/Transforms/Passes.h"
 
+#include "MatmulRowBlocks.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -20,7 +22,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::megalodon {
@@ -68,8 +69,8 @@ bool feedsRowBlocks(tensor::CollapseShapeOp collapse) {
   auto slice = dyn_cast<tensor::ExtractSliceOp>(*collapse->user_begin());
   if (!slice)
     return false;
-  auto loop = slice->getParentOfType<LoopLikeOpInterface>();
-  return loop && loop->hasAttr(mlir::megalodon::kMatmulRowBlocksAttrName);
+  return mlir::megalodon::detail::isMatmulRowBlockLoop(
+      slice->getParentOfType<LoopLikeOpInterface>());
 }
 
 struct FuseMatmulProloguesPass
@@ -92,11 +93,8 @@ struct FuseMatmulProloguesPass
     if (failed(applyPatternsGreedily(getOperation(), frozen)))
       return signalPassFailure();
 
-    SmallVector<LoopLikeOpInterface> loops;
-    getOperation()->walk([&](LoopLikeOpInterface loop) {
-      if (loop->hasAttr(mlir::megalodon::kMatmulRowBlocksAttrName))
-        loops.push_back(loop);
-    });
+    SmallVector<LoopLikeOpInterface> loops =
+        mlir::megalodon::detail::collectMatmulRowBlockLoops(getOperation());
     IRRewriter rewriter(&getContext());
     for (LoopLikeOpInterface loop : loops) {
       // A fused producer reads its own operands through slices in the loop:
@@ -120,10 +118,9 @@ struct FuseMatmulProloguesPass
         else
           break;
       }
-      // Each fusion slices the producer's operands anew: the normalization
-      // and its statistics read the same rows of x through two slices.
-      DominanceInfo loopDominance(loop);
-      eliminateCommonSubExpressions(rewriter, loopDominance, loop);
+      // The normalization and its statistics read the same rows of x
+      // through two slices.
+      mlir::megalodon::detail::mergeRecomputedIndices(rewriter, loop);
     }
   }
 };

@@ -2,7 +2,8 @@
 //
 // Every number a user gets comes from compiled code, so compiled @forward and
 // @loss are checked against the reference interpreter on the tiny and small
-// configurations, for L < C, L = C and L = 4C, batch 1 and 2:
+// configurations, for L < C, L = C and L = 4C, batch 1 and 2 (and with
+// prologue fusion, which is off by default):
 // loss relative error <= 1e-5, logits max absolute error <= 5e-4.
 //
 //===----------------------------------------------------------------------===//
@@ -28,14 +29,18 @@ struct Case {
   int64_t batch;
   /// Sequence length as a multiple of the chunk size: 0.5, 1 or 4.
   double chunks;
+  /// CPU pipeline options of the compiled code (CpuCompileOptions), for
+  /// forms that are off by default.
+  const char *pipelineOptions = "";
 };
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
   std::string chunks = info.param.chunks == 0.5 ? "HalfChunk"
                        : info.param.chunks == 1 ? "OneChunk"
                                                 : "FourChunks";
+  std::string options = *info.param.pipelineOptions ? "_FusedPrologues" : "";
   return std::string(info.param.config) + "_B" +
-         std::to_string(info.param.batch) + "_" + chunks;
+         std::to_string(info.param.batch) + "_" + chunks + options;
 }
 
 ModelConfig loadExample(const std::string &name) {
@@ -88,6 +93,7 @@ TEST_P(CompiledModelTest, MatchesReference) {
   // Compiled, fp32.
   CpuCompileOptions compile;
   compile.cacheDir = ::testing::TempDir() + "megalodon-artifacts";
+  compile.pipelineOptions = c.pipelineOptions;
   auto compiledForward =
       CompiledFunction::create(**module, "forward", weights, compile);
   ASSERT_TRUE(static_cast<bool>(compiledForward))
@@ -124,7 +130,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"tiny", 1, 4}, Case{"tiny", 2, 4},
                       Case{"small", 1, 0.5}, Case{"small", 2, 0.5},
                       Case{"small", 1, 1}, Case{"small", 2, 1},
-                      Case{"small", 1, 4}, Case{"small", 2, 4}),
+                      Case{"small", 1, 4}, Case{"small", 2, 4},
+                      // Prologue fusion (norms, SiLU computed per row block
+                      // inside the next linear's loop) is off by default.
+                      Case{"tiny", 2, 1, "fuse-prologues=true"},
+                      Case{"small", 1, 1, "fuse-prologues=true"}),
     caseName);
 
 } // namespace
