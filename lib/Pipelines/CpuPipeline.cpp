@@ -88,9 +88,16 @@ void megalodon::buildBufferizationStage(OpPassManager &pm) {
 
 void megalodon::buildCpuPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
-  // Stage 0: tile configs, chosen by rule for the host where the input has
-  // none, checked, and consumed by the tiling passes (ops they do not cover
-  // keep their default lowering in stage 1).
+  // Stage 0: optionally, row blocks across ops (before the tile configs:
+  // they change the shapes those are chosen for). Then tile configs, chosen
+  // by rule for the host where the input has none, checked, and consumed by
+  // the tiling passes (ops they do not cover keep their default lowering in
+  // stage 1).
+  if (options.graphRowBlock > 0) {
+    TileGraphRowsOptions rows;
+    rows.rows = options.graphRowBlock;
+    pm.addPass(createTileGraphRows(rows));
+  }
   if (options.tile) {
     SelectTileConfigsOptions select;
     select.threads = options.threads;

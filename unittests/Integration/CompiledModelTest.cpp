@@ -3,7 +3,7 @@
 // Every number a user gets comes from compiled code, so compiled @forward and
 // @loss are checked against the reference interpreter on the tiny and small
 // configurations, for L < C, L = C and L = 4C, batch 1 and 2 (and with
-// prologue fusion, which is off by default):
+// prologue fusion and graph row blocks, which are off by default):
 // loss relative error <= 1e-5, logits max absolute error <= 5e-4.
 //
 //===----------------------------------------------------------------------===//
@@ -30,15 +30,23 @@ struct Case {
   /// Sequence length as a multiple of the chunk size: 0.5, 1 or 4.
   double chunks;
   /// CPU pipeline options of the compiled code (CpuCompileOptions), for
-  /// forms that are off by default.
+  /// forms that are off by default, and the suffix naming them.
   const char *pipelineOptions = "";
+  const char *optionsName = "";
 };
+
+std::string caseName(const ::testing::TestParamInfo<Case> &info);
+
+/// Test output names the case rather than printing the struct's bytes.
+void PrintTo(const Case &c, std::ostream *os) {
+  *os << caseName(::testing::TestParamInfo<Case>(c, 0));
+}
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
   std::string chunks = info.param.chunks == 0.5 ? "HalfChunk"
                        : info.param.chunks == 1 ? "OneChunk"
                                                 : "FourChunks";
-  std::string options = *info.param.pipelineOptions ? "_FusedPrologues" : "";
+  std::string options = info.param.optionsName;
   return std::string(info.param.config) + "_B" +
          std::to_string(info.param.batch) + "_" + chunks + options;
 }
@@ -125,16 +133,22 @@ TEST_P(CompiledModelTest, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Configs, CompiledModelTest,
-    ::testing::Values(Case{"tiny", 1, 0.5}, Case{"tiny", 2, 0.5},
-                      Case{"tiny", 1, 1}, Case{"tiny", 2, 1},
-                      Case{"tiny", 1, 4}, Case{"tiny", 2, 4},
-                      Case{"small", 1, 0.5}, Case{"small", 2, 0.5},
-                      Case{"small", 1, 1}, Case{"small", 2, 1},
-                      Case{"small", 1, 4}, Case{"small", 2, 4},
-                      // Prologue fusion (norms, SiLU computed per row block
-                      // inside the next linear's loop) is off by default.
-                      Case{"tiny", 2, 1, "fuse-prologues=true"},
-                      Case{"small", 1, 1, "fuse-prologues=true"}),
+    ::testing::Values(
+        Case{"tiny", 1, 0.5}, Case{"tiny", 2, 0.5}, Case{"tiny", 1, 1},
+        Case{"tiny", 2, 1}, Case{"tiny", 1, 4}, Case{"tiny", 2, 4},
+        Case{"small", 1, 0.5}, Case{"small", 2, 0.5}, Case{"small", 1, 1},
+        Case{"small", 2, 1}, Case{"small", 1, 4}, Case{"small", 2, 4},
+        // Prologue fusion (norms, SiLU computed per row block
+        // inside the next linear's loop) is off by default.
+        Case{"tiny", 2, 1, "fuse-prologues=true", "_FusedPrologues"},
+        Case{"small", 1, 1, "fuse-prologues=true", "_FusedPrologues"},
+        // Row blocks across ops (megalodon-tile-graph-rows),
+        // off by default: blocks of one chunk (attention in
+        // the chains), of half a chunk (attention ends them)
+        // and of two chunks.
+        Case{"tiny", 2, 4, "graph-row-block=16", "_GraphRowsChunk"},
+        Case{"tiny", 1, 4, "graph-row-block=8", "_GraphRowsHalfChunk"},
+        Case{"small", 1, 4, "graph-row-block=512", "_GraphRowsTwoChunks"}),
     caseName);
 
 } // namespace

@@ -40,6 +40,8 @@ struct Variant {
   void (*apply)(ModelConfig &);
   /// Sequence length in chunks.
   int64_t chunks;
+  /// CPU pipeline options of the compiled code, for forms off by default.
+  const char *pipelineOptions = "";
 };
 
 /// Test output names the variant rather than printing the struct's bytes.
@@ -53,6 +55,10 @@ const Variant kVariants[] = {
        c.norm_affine = false;
      },
      2},
+    // Row blocks of one chunk across the forward's ops
+    // (megalodon-tile-graph-rows), with the backward reading what the
+    // loops yield.
+    {"TinyGraphRows", [](ModelConfig &) {}, 2, "graph-row-block=16"},
 };
 
 double relativeError(const std::vector<double> &got,
@@ -83,6 +89,7 @@ protected:
     tokens = randomTokens(kBatch * L, config.vocab_size, 31);
     targets = randomTokens(kBatch * L, config.vocab_size, 32);
     compile.cacheDir = ::testing::TempDir() + "megalodon-training-artifacts";
+    compile.pipelineOptions = GetParam().pipelineOptions;
     auto created =
         CompiledTrainer::create(config, kBatch, L, optimizer, compile,
                                 /*withGradients=*/true);

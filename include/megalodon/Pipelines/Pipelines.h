@@ -34,6 +34,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "nothing else reads it) into the kernel's row-block "
                      "loop (off: measured slower on the small model)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> graphRowBlock{
+      *this, "graph-row-block",
+      llvm::cl::desc("Tokens per block of megalodon-tile-graph-rows, which "
+                     "cuts the chains of row-wise ops between the scans into "
+                     "loops over blocks of tokens before lowering (0: off)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> tile{
       *this, "tile",
       llvm::cl::desc("Give tunable ops tile configs for the host and run the "

@@ -168,6 +168,44 @@ def FuseMatmulEpilogues : Pass<"megalodon-fuse-matmul-epilogues"> {
   ];
 }
 
+def TileGraphRows : Pass<"megalodon-tile-graph-rows", "::mlir::ModuleOp"> {
+  let summary = "Tile chains of row-wise megalodon ops into loops over "
+                "blocks of tokens";
+  let description = [{
+    Runs on megalodon ops, before any lowering. Between the ops that need
+    the whole sequence (cema, timestep_norm), the ops that treat tokens
+    independently (norms, linear layers, activations, residual adds, and
+    chunk_attention when a block holds whole chunks) form chains. The last
+    op of each chain is tiled into blocks of `rows` tokens by upstream
+    tile-and-fuse through the ops' TilingInterface, and the chain's other
+    ops are fused into the loop, so a block's intermediates stay in cache.
+    A fused op whose result is also read outside the loop is yielded by it.
+
+    ```mlir
+    %n = megalodon.rms_norm %x weight(%w) {...} : ... -> tensor<1x512x64xf32>
+    %y = megalodon.linear %n, %w1 : ... -> tensor<1x512x256xf32>
+    // becomes, with rows = 128
+    %y = scf.for %i = %c0 to %c512 step %c128 iter_args(%acc = %empty) {
+      %xs = tensor.extract_slice %x[0, %i, 0] [1, 128, 64] [1, 1, 1]
+      %ns = megalodon.rms_norm %xs weight(%w) ... -> tensor<1x128x64xf32>
+      %ys = megalodon.linear %ns, %w1 : ... -> tensor<1x128x256xf32>
+      ...
+    }
+    ```
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", "256",
+           "Tokens per block; a chain is formed only from ops whose "
+           "sequence length is a multiple of it (or shorter)">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def FuseMatmulPrologues : Pass<"megalodon-fuse-matmul-prologues"> {
   let summary = "Fuse the ops computing a matmul's A operand into its "
                 "row-block loop";

@@ -1,6 +1,7 @@
 //===- MegalodonDialect.cpp - The megalodon dialect -----------------------===//
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
+#include "TilingModels.h"
 #include "megalodon/Dialect/Megalodon/IR/MegalodonAttrs.h"
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 
@@ -26,6 +27,7 @@ void MegalodonDialect::initialize() {
 #define GET_ATTRDEF_LIST
 #include "megalodon/Dialect/Megalodon/IR/MegalodonAttrs.cpp.inc"
       >();
+  detail::attachTilingModels(getContext());
 }
 
 LogicalResult
