@@ -96,6 +96,7 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   if (options.graphRowBlock > 0) {
     TileGraphRowsOptions rows;
     rows.rows = options.graphRowBlock;
+    rows.parallel = options.graphRowParallel;
     pm.addPass(createTileGraphRows(rows));
   }
   if (options.tile) {

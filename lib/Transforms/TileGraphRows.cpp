@@ -214,6 +214,9 @@ struct TileGraphRowsPass
         continue;
       scf::SCFTileAndFuseOptions options;
       options.tilingOptions.setTileSizes(*tileSizes);
+      if (parallel)
+        options.tilingOptions.setLoopType(
+            scf::SCFTilingOptions::LoopType::ForallOp);
       llvm::SetVector<Operation *> chain = chainEndingAt(end, rowOps);
       options.setFusionControlFn(
           [&](tensor::ExtractSliceOp slice, OpResult producer, bool)

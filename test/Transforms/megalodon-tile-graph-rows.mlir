@@ -2,6 +2,7 @@
 // RUN: megalodon-opt %s -split-input-file --megalodon-tile-graph-rows="rows=16" | FileCheck %s --check-prefix=CHUNK
 // RUN: megalodon-opt %s -split-input-file --megalodon-tile-graph-rows="rows=8" | FileCheck %s --check-prefix=HALF
 // RUN: megalodon-opt %s -split-input-file --megalodon-tile-graph-rows="rows=24" | FileCheck %s --check-prefix=RAGGED
+// RUN: megalodon-opt %s -split-input-file --megalodon-tile-graph-rows="rows=128 parallel=true" | FileCheck %s --check-prefix=PAR
 // RUN: not megalodon-opt %s --megalodon-tile-graph-rows="rows=0" 2>&1 | FileCheck %s --check-prefix=ZERO
 
 // A feed-forward block: norm, two linear layers, the gate, the down
@@ -24,6 +25,14 @@
 // CHECK: tensor.insert_slice %[[Y]] into %[[ACC]][0, %[[I]], 0] [1, 128, 64]
 // CHECK-NOT: megalodon.
 // CHECK: return
+// With parallel=true the loop is an scf.forall: threads take whole blocks.
+// PAR-LABEL: func @ffn
+// PAR-NOT: megalodon.
+// PAR: scf.forall (%[[I:.*]]) = (0) to (512) step (128) shared_outs(%[[ACC:.*]] = %{{.*}}) -> (tensor<1x512x64xf32>)
+// PAR: megalodon.rms_norm {{.*}} -> tensor<1x128x64xf32>
+// PAR: %[[Y:.*]] = megalodon.add
+// PAR: scf.forall.in_parallel
+// PAR-NEXT: tensor.parallel_insert_slice %[[Y]] into %[[ACC]][0, %[[I]], 0] [1, 128, 64]
 // RAGGED-LABEL: func @ffn
 // RAGGED-NOT: scf.for
 func.func @ffn(%x: tensor<1x512x64xf32>, %w: tensor<64xf32>, %w1: tensor<256x64xf32>,
@@ -83,6 +92,13 @@ func.func @scan_reads_before_the_end(%x: tensor<1x256x64xf32>, %w: tensor<64x64x
 // CHECK: scf.yield
 // CHECK-NOT: megalodon.
 // CHECK: return %[[LOOP]]#0, %[[LOOP]]#1
+// PAR-LABEL: func @read_after_the_end
+// PAR: %[[LOOP:.*]]:2 = scf.forall
+// PAR: %[[H:.*]] = megalodon.silu
+// PAR: %[[Y:.*]] = megalodon.linear %[[H]]
+// PAR: tensor.parallel_insert_slice %[[Y]]
+// PAR: tensor.parallel_insert_slice %[[H]]
+// PAR: return %[[LOOP]]#0, %[[LOOP]]#1
 func.func @read_after_the_end(%x: tensor<1x256x64xf32>, %w: tensor<32x64xf32>)
     -> (tensor<1x256x32xf32>, tensor<1x256x64xf32>) {
   %h = megalodon.silu %x : tensor<1x256x64xf32>

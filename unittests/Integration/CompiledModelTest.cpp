@@ -145,10 +145,12 @@ INSTANTIATE_TEST_SUITE_P(
         // Row blocks across ops (megalodon-tile-graph-rows),
         // off by default: blocks of one chunk (attention in
         // the chains), of half a chunk (attention ends them)
-        // and of two chunks.
+        // and of two chunks, and blocks taken by threads.
         Case{"tiny", 2, 4, "graph-row-block=16", "_GraphRowsChunk"},
         Case{"tiny", 1, 4, "graph-row-block=8", "_GraphRowsHalfChunk"},
-        Case{"small", 1, 4, "graph-row-block=512", "_GraphRowsTwoChunks"}),
+        Case{"small", 1, 4, "graph-row-block=512", "_GraphRowsTwoChunks"},
+        Case{"tiny", 2, 4, "graph-row-block=16 graph-row-parallel=true",
+             "_GraphRowsParallel"}),
     caseName);
 
 } // namespace

@@ -56,9 +56,10 @@ const Variant kVariants[] = {
      },
      2},
     // Row blocks of one chunk across the forward's ops
-    // (megalodon-tile-graph-rows), with the backward reading what the
-    // loops yield.
-    {"TinyGraphRows", [](ModelConfig &) {}, 2, "graph-row-block=16"},
+    // (megalodon-tile-graph-rows), taken by threads, with the backward
+    // reading what the loops yield.
+    {"TinyGraphRows", [](ModelConfig &) {}, 2,
+     "graph-row-block=16 graph-row-parallel=true"},
 };
 
 double relativeError(const std::vector<double> &got,

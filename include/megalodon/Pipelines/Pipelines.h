@@ -40,6 +40,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "cuts the chains of row-wise ops between the scans into "
                      "loops over blocks of tokens before lowering (0: off)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> graphRowParallel{
+      *this, "graph-row-parallel",
+      llvm::cl::desc("With graph-row-block: threads take whole blocks (the "
+                     "ops inside a block run on one thread)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> tile{
       *this, "tile",
       llvm::cl::desc("Give tunable ops tile configs for the host and run the "

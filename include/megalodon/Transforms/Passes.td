@@ -197,6 +197,9 @@ def TileGraphRows : Pass<"megalodon-tile-graph-rows", "::mlir::ModuleOp"> {
     Option<"rows", "rows", "int64_t", "256",
            "Tokens per block; a chain is formed only from ops whose "
            "sequence length is a multiple of it (or shorter)">,
+    Option<"parallel", "parallel", "bool", "false",
+           "Make the loops over blocks scf.forall (threads take whole "
+           "blocks) instead of scf.for">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
