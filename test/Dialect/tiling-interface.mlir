@@ -68,3 +68,45 @@ module attributes {transform.with_named_sequence} {
     transform.yield
   }
 }
+
+// -----
+
+// Tile-and-fuse: CEMA tiled over channels with the timestep norm that
+// produces its input fused into the loop, one norm group (16 channels) per
+// tile. Each thread normalizes its group over the whole sequence and scans
+// it while the group is in cache.
+
+// CHECK-LABEL: func @norm_then_cema
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<1x32x64xf32>
+// CHECK-NOT: megalodon.
+// CHECK: scf.forall (%{{.*}}) in (4)
+// CHECK: %[[XS:.*]] = tensor.extract_slice %[[X]][0, 0, %{{.*}}] [1, 32, 16] [1, 1, 1]
+// CHECK: %[[Y:.*]], %{{.*}}, %{{.*}}, %{{.*}} = megalodon.timestep_norm %[[XS]], {{.*}} {eps = 1.000000e-05 : f64, num_groups = 1 : i64} : (tensor<1x32x16xf32>
+// CHECK: %[[C:.*]], %{{.*}} = megalodon.cema %[[Y]] params({{.*}}) : (tensor<1x32x16xf32>
+// CHECK: tensor.parallel_insert_slice %[[C]]
+// CHECK-NOT: megalodon.
+// CHECK: return
+func.func @norm_then_cema(%x: tensor<1x32x64xf32>, %w: tensor<64xf32>, %b: tensor<64xf32>,
+    %a: tensor<64x4x1xf32>, %d: tensor<64x4x1xf32>, %t: tensor<64x1x1xf32>,
+    %g: tensor<64x4x2xf32>, %o: tensor<64x1xf32>) -> tensor<1x32x64xf32> {
+  %y, %n, %m, %v = megalodon.timestep_norm %x, %w, %b {num_groups = 4 : i64, eps = 1.0e-05 : f64}
+      : (tensor<1x32x64xf32>, tensor<64xf32>, tensor<64xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1xi64>, tensor<1x4xf32>, tensor<1x4xf32>)
+  %c, %h = megalodon.cema %y params(%a, %d, %t, %g, %o)
+      : (tensor<1x32x64xf32>, tensor<64x4x1xf32>, tensor<64x4x1xf32>, tensor<64x1x1xf32>,
+         tensor<64x4x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x4xcomplex<f32>>)
+  return %c : tensor<1x32x64xf32>
+}
+
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %cema = transform.structured.match ops{["megalodon.cema"]} in %root : (!transform.any_op) -> !transform.any_op
+    %norm = transform.structured.match ops{["megalodon.timestep_norm"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %cema tile_sizes [0, 16]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %fused, %new_loop = transform.structured.fuse_into_containing_op %norm into %loop
+        : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}

@@ -7,8 +7,10 @@
 // function: |compiled - reference|_2 <= 1e-4 |reference|_2 + 1e-6. The tiles
 // cut every loop the op has (batch, tokens, output features, channels,
 // heads, groups), and the ops whose attributes count a tiled extent
-// (num_groups, num_heads) get the tile's. Sizes a model refuses (a ragged
-// edge, half a chunk of attention) fail to tile.
+// (num_groups, num_heads) get the tile's. One case fuses a producer into
+// the loops (a timestep norm into the CEMA scan that reads it, one group of
+// channels per tile). Sizes a model refuses (a ragged edge, half a chunk of
+// attention) fail to tile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -142,6 +144,21 @@ func.func @f(%x: tensor<1x16x32xf32>, %s: tensor<32xf32>) -> tensor<1x16x32xf32>
   return %y : tensor<1x16x32xf32>
 })mlir",
        {0, 4, 8}},
+      {"TimestepNormFusedIntoCema",
+       R"mlir(
+func.func @f(%x: tensor<2x16x64xf32>, %w: tensor<64xf32>, %b: tensor<64xf32>,
+             %a: tensor<64x4x1xf32>, %d: tensor<64x4x1xf32>, %t: tensor<64x1x1xf32>,
+             %g: tensor<64x4x2xf32>, %o: tensor<64x1xf32>) -> tensor<2x16x64xf32> {
+  %y, %n, %m, %v = megalodon.timestep_norm %x, %w, %b {num_groups = 4 : i64, eps = 1.0e-05 : f64}
+      : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>)
+      -> (tensor<2x16x64xf32>, tensor<2xi64>, tensor<2x4xf32>, tensor<2x4xf32>)
+  %c, %h = megalodon.cema %y params(%a, %d, %t, %g, %o)
+      : (tensor<2x16x64xf32>, tensor<64x4x1xf32>, tensor<64x4x1xf32>, tensor<64x1x1xf32>,
+         tensor<64x4x2xf32>, tensor<64x1xf32>)
+      -> (tensor<2x16x64xf32>, tensor<2x64x4xcomplex<f32>>)
+  return %c : tensor<2x16x64xf32>
+})mlir",
+       {1, 16}},
       {"SwigluEverywhere",
        R"mlir(
 func.func @f(%g: tensor<1x16x32xf32>, %u: tensor<1x16x32xf32>) -> tensor<1x16x32xf32> {
@@ -152,35 +169,43 @@ func.func @f(%g: tensor<1x16x32xf32>, %u: tensor<1x16x32xf32>) -> tensor<1x16x32
   };
 }
 
-/// The megalodon op of @f.
-mlir::TilingInterface tileableOp(mlir::func::FuncOp func) {
-  mlir::TilingInterface found;
+/// The megalodon ops of @f, in order.
+llvm::SmallVector<mlir::TilingInterface> tileableOps(mlir::func::FuncOp func) {
+  llvm::SmallVector<mlir::TilingInterface> ops;
   func.walk([&](mlir::TilingInterface op) {
     if (llvm::isa<mlir::megalodon::MegalodonDialect>(op->getDialect()))
-      found = op;
+      ops.push_back(op);
   });
-  return found;
+  return ops;
 }
 
-/// Tiles @f's op by `tiles` with upstream's driver; the number of loops made.
+/// Tiles @f's last op by `tiles` with upstream's tile-and-fuse driver, which
+/// fuses the ops before it into the loops; the number of loops made, or
+/// failure when the op does not tile or an op before it does not fuse.
 mlir::FailureOr<size_t> tileInPlace(mlir::func::FuncOp func,
                                     llvm::ArrayRef<int64_t> tiles) {
-  mlir::TilingInterface op = tileableOp(func);
-  if (!op)
+  llvm::SmallVector<mlir::TilingInterface> ops = tileableOps(func);
+  if (ops.empty())
     return mlir::failure();
+  mlir::TilingInterface op = ops.back();
   mlir::IRRewriter rewriter(func.getContext());
   rewriter.setInsertionPoint(op);
-  mlir::scf::SCFTilingOptions options;
+  mlir::scf::SCFTileAndFuseOptions options;
   mlir::Builder b(func.getContext());
   llvm::SmallVector<mlir::OpFoldResult> sizes;
   for (int64_t t : tiles)
     sizes.push_back(b.getIndexAttr(t));
-  options.setTileSizes(sizes);
-  mlir::FailureOr<mlir::scf::SCFTilingResult> tiled =
-      mlir::scf::tileUsingSCF(rewriter, op, options);
-  if (mlir::failed(tiled))
+  options.tilingOptions.setTileSizes(sizes);
+  mlir::FailureOr<mlir::scf::SCFTileAndFuseResult> tiled =
+      mlir::scf::tileConsumerAndFuseProducersUsingSCF(rewriter, op, options);
+  if (mlir::failed(tiled) || tiled->fusedProducers.size() + 1 != ops.size())
     return mlir::failure();
-  rewriter.replaceOp(op, tiled->replacements);
+  for (mlir::OpResult result : op->getResults())
+    rewriter.replaceAllUsesWith(result, tiled->replacements.at(result));
+  rewriter.eraseOp(op);
+  for (mlir::Operation *producer : llvm::reverse(tiled->fusedProducers))
+    if (producer->use_empty())
+      rewriter.eraseOp(producer);
   return tiled->loops.size();
 }
 
