@@ -250,9 +250,9 @@ struct TileGraphRowsPass
         if (slice->use_empty())
           rewriter.eraseOp(slice);
       });
-      // Fused producers are done either way: unread ones go, yielded ones
-      // stay until their readers are rewritten (they are not chain ends
-      // any more).
+      // Fused producers are unread now (readers after the loop read what it
+      // yields) and go; one still read would stay, but no longer as a
+      // chain end.
       for (Operation *producer : llvm::reverse(tiled->fusedProducers)) {
         if (producer->use_empty())
           erase(producer);
