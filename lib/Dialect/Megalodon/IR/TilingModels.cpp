@@ -4,7 +4,7 @@
 // (scf::tileUsingSCF, scf::tileConsumerAndFuseProducersUsingSCF) while they
 // are still megalodon ops, before any lowering. Every op here is a map over
 // independent slices: rows of tokens for the row-wise ops, (batch, channel)
-// pairs for the CEMA scan, (batch, chunk, head) triples for chunked
+// pairs for the CEMA scan, (batch, whole chunks of tokens, head) for chunked
 // attention, (batch, group) pairs for the timestep norm. What runs along the
 // other axes (a reduction over features, a scan over time) stays inside one
 // tile, so these ops have no reduction loops in their iteration domain.
