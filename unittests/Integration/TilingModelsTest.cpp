@@ -90,6 +90,19 @@ func.func @f(%q: tensor<2x32x32xf32>, %k: tensor<2x32x32xf32>, %v: tensor<2x32x6
   return %a : tensor<2x32x64xf32>
 })mlir",
        {1, 16, 1}},
+      {"DecodingAttentionHeads",
+       R"mlir(
+func.func @f(%q: tensor<2x1x32xf32>, %k: tensor<2x1x32xf32>, %v: tensor<2x1x64xf32>,
+             %kc: tensor<2x16x32xf32>, %vc: tensor<2x16x64xf32>, %len: tensor<i64>)
+    -> tensor<2x1x64xf32> {
+  %a = megalodon.chunk_attention %q, %k, %v cache(%kc, %vc, %len)
+      {num_heads = 2 : i64, chunk_size = 16 : i64}
+      : (tensor<2x1x32xf32>, tensor<2x1x32xf32>, tensor<2x1x64xf32>, tensor<2x16x32xf32>,
+         tensor<2x16x64xf32>, tensor<i64>) -> tensor<2x1x64xf32>
+  return %a : tensor<2x1x64xf32>
+})mlir",
+       {1, 0, 1},
+       {{5, RefValue::integerTensor({}, {5})}}},
       {"RmsNormRowsAndGroups",
        R"mlir(
 func.func @f(%x: tensor<2x16x64xf32>, %w: tensor<64xf32>) -> tensor<2x16x64xf32> {
