@@ -106,13 +106,6 @@ FailureOr<SmallVector<OpFoldResult>> rowBlockTileSizes(TilingInterface op,
   return tileSizes;
 }
 
-/// The loop directly inside `body`'s parent op that contains `op`.
-Operation *outermostLoopIn(Operation *op, Region &body) {
-  while (op->getParentRegion() != &body)
-    op = op->getParentOp();
-  return op;
-}
-
 /// The ops the loop for `end` computes: `end` and the row ops before it
 /// whose results nothing outside the chain reads before `end` (a value a
 /// scan reads before `end` must exist before the loop, so computing it in
@@ -223,7 +216,8 @@ struct TileGraphRowsPass
               -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
             if (!chain.contains(producer.getOwner()))
               return std::nullopt;
-            Operation *loop = outermostLoopIn(slice, body);
+            // The outermost loop of the nest, in the function body.
+            Operation *loop = end->getBlock()->findAncestorOpInBlock(*slice);
             scf::SCFTileAndFuseOptions::ControlFnResult result;
             result.yieldProducerReplacement =
                 llvm::any_of(producer.getUsers(), [&](Operation *user) {
@@ -240,10 +234,13 @@ struct TileGraphRowsPass
       // The loop's results replace the originals after the loop; the slices
       // inside it that fusion left reading an original keep it.
       DominanceInfo dominance(end->getParentOp());
-      for (auto [original, replacement] : tiled->replacements)
-        rewriter.replaceUsesWithIf(original, replacement, [&](OpOperand &use) {
-          return dominance.properlyDominates(replacement, use.getOwner());
-        });
+      for (const auto &entry : tiled->replacements) {
+        Value replacement = entry.second;
+        rewriter.replaceUsesWithIf(
+            entry.first, replacement, [&](OpOperand &use) {
+              return dominance.properlyDominates(replacement, use.getOwner());
+            });
+      }
       // Slices of the originals that fusion replaced are unread; without
       // them the unyielded originals are too.
       tiled->loops.front()->walk([&](tensor::ExtractSliceOp slice) {
