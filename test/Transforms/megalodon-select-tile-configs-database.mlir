@@ -7,10 +7,10 @@
 
 // The tuning database (Inputs/tuning-db.json) holds results for cema at
 // L = 64 (a hit), at L = 48 for another compiler version and for another
-// tile-space version (both stale), and at L = 40 with lanes that do not
-// divide the channels (rejected). Only the hit is used; every other op gets
-// its default. A corrupt database is a warning and defaults everywhere; a
-// missing one is an empty one.
+// tile-space version (both stale; cema's space is 2), and at L = 40 with
+// lanes that do not divide the channels (rejected). Only the hit is used;
+// every other op gets its default. A corrupt database is a warning and
+// defaults everywhere; a missing one is an empty one.
 
 // CHECK-LABEL: func.func @hit
 // CORRUPT: warning: {{.*}}tuning-db-corrupt.json: {{.*}}; using default tile configs

@@ -113,6 +113,39 @@ func.func @checkpoint_too_long(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, 
   return
 }
 
+// The block (matrix) form: matrix_block alone, dividing the 32 steps.
+// -----
+
+func.func @matrix_block_fits(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{matrix_block = 8 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @matrix_block_does_not_divide(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: matrix_block (12) must divide the 32 time steps and be at most 256}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{matrix_block = 12 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
+func.func @matrix_block_with_scan_sizes(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: unknown size 'lanes'}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{matrix_block = 8 : i64, lanes = 16 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x32x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
 // -----
 
 func.func @attention_blocks_fit(%q: tensor<1x40x32xf32>, %v: tensor<1x40x64xf32>) {

@@ -7,7 +7,9 @@
 // two vectors of lanes, time (or checkpoint) blocks that do and do not
 // divide the sequence (a ragged last block), blocks of one step, a carried
 // state (and, for the gradient, a cotangent of the last state) and none,
-// and a last state that the function does not return.
+// and a last state that the function does not return. The forward's block
+// (matrix) form runs with one block, several, blocks of one step and of 128
+// steps, with and without a carried state.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,6 +42,9 @@ struct TiledCase {
   /// Whether the function returns h_last; when it does not, the scan's
   /// state between groups and blocks is private to each channel group.
   bool returnsState = true;
+  /// The block (matrix) form: the config is `matrix_block = blockTime`,
+  /// and lanes and stateGroup are unused.
+  bool matrixForm = false;
 };
 
 /// The types of a case's x, alpha (and delta), theta, gamma, omega and
@@ -57,10 +62,16 @@ std::array<std::string, 6> cemaTypes(const TiledCase &c) {
 
 std::string cemaIR(const TiledCase &c) {
   auto [x, dn1, d11, dn2, d1, h] = cemaTypes(c);
-  std::string config = llvm::formatv(
-      "{megalodon.tile_config = #megalodon.tile_config<{{block_time = {0} : "
-      "i64, lanes = {1} : i64, state_group = {2} : i64}, source = \"user\">}",
-      c.blockTime, c.lanes, c.stateGroup);
+  std::string sizes =
+      c.matrixForm
+          ? llvm::formatv("matrix_block = {0} : i64", c.blockTime).str()
+          : llvm::formatv(
+                "block_time = {0} : i64, lanes = {1} : i64, state_group = "
+                "{2} : i64",
+                c.blockTime, c.lanes, c.stateGroup)
+                .str();
+  std::string config = "{megalodon.tile_config = #megalodon.tile_config<{" +
+                       sizes + "}, source = \"user\">}";
   std::string hxArg = c.carried ? ", %hx: " + h : "";
   std::string state = c.carried ? " state(%hx)" : "";
   std::string hxType = c.carried ? ", " + h : "";
@@ -184,6 +195,21 @@ INSTANTIATE_TEST_SUITE_P(
                   /*returnsState=*/false},
         TiledCase{"UnusedLastStateCarried", 2, 40, 32, 8, 16, 16, 2, true,
                   /*returnsState=*/false}),
+    caseName);
+
+// block_time is the matrix block here.
+INSTANTIATE_TEST_SUITE_P(
+    MatrixForm, TiledCemaTest,
+    ::testing::Values(
+        // name, B, L, D, N, matrix_block, -, -, carried, returns h_last
+        TiledCase{"OneBlock", 1, 16, 16, 4, 16, 0, 0, false, true, true},
+        TiledCase{"SeveralBlocksCarried", 2, 64, 32, 8, 16, 0, 0, true, true,
+                  true},
+        TiledCase{"SixteenStates", 1, 128, 64, 16, 32, 0, 0, false, true, true},
+        TiledCase{"OneStepBlocks", 2, 9, 16, 4, 1, 0, 0, true, true, true},
+        TiledCase{"LongBlocksCarried", 1, 256, 16, 16, 128, 0, 0, true, true,
+                  true},
+        TiledCase{"UnusedLastState", 2, 48, 16, 4, 8, 0, 0, true, false, true}),
     caseName);
 
 } // namespace

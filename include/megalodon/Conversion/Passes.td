@@ -56,6 +56,15 @@ def TileCema : Pass<"megalodon-tile-cema"> {
     in vector registers. Ops without a config keep the per-step linalg
     lowerings of megalodon-convert-to-linalg.
 
+    A `megalodon.cema` whose config is `matrix_block = T` (T divides L)
+    gets the block (matrix) form instead (CemaMatrixForm.cpp): per block of
+    T steps, the output is a lower-triangular Toeplitz product of the
+    block's inputs plus the carried state read out through gamma q^(t+1),
+    and the state at the block's end a Vandermonde product; only the M = L
+    / T block states are scanned sequentially. The products are
+    linalg.generic contractions over the channels, the shape matrix units
+    want.
+
     ```mlir
     scf.forall (%b, %c) in (B, D / lanes) {           // parallel
       scf.for %t0 = 0 to L step block_time {

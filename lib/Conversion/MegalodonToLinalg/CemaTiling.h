@@ -42,6 +42,12 @@ SmallVector<Value> stateMajorCoefficients(OpBuilder &b, Location loc,
                                           Value alpha, Value delta, Value theta,
                                           Value gamma, const CemaShape &shape);
 
+/// megalodon-tile-cema's rewrite of a cema whose tile config names
+/// `matrix_block`: the block (matrix) form of CemaMatrixForm.cpp, with
+/// blocks of `block` steps, which must divide the sequence.
+LogicalResult buildCemaMatrixForm(RewriterBase &rewriter, CemaOp op,
+                                  const CemaShape &shape, int64_t block);
+
 /// megalodon-tile-cema's rewrite of a cema_grad with a tile config.
 LogicalResult tileCemaGrad(RewriterBase &rewriter, CemaGradOp op);
 

@@ -327,6 +327,10 @@ LogicalResult tileCema(RewriterBase &rewriter, CemaOp op) {
   if (failed(scanShape))
     return failure();
   CemaShape shape = *scanShape;
+  auto config = op->getAttrOfType<TileConfigAttr>(kTileConfigAttrName);
+  if (std::optional<int64_t> block =
+          getTileSize(config.getSizes(), "matrix_block"))
+    return buildCemaMatrixForm(rewriter, op, shape, *block);
   auto xType = cast<RankedTensorType>(op.getX().getType());
   FailureOr<ScanTiling> tiling = readTiling(op, shape);
   if (failed(tiling))

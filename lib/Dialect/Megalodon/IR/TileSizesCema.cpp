@@ -12,6 +12,13 @@
 //     coefficient vectors compete for the registers;
 //   * lanes: a multiple of the vector width covers more channels per pass.
 //
+// A config of the single size `matrix_block` (T) selects the block (matrix)
+// form instead (CemaMatrixForm.cpp): per block of T steps, a T x T Toeplitz
+// product and two T x N products per channel, and a scan over the blocks
+// only. T must divide L; its matrices hold T x T x D and 4 x T x D x N
+// floats, so T is at most 256. The form suits matrix units; the tuner
+// offers it next to the recurrence's configs.
+//
 // megalodon.cema_grad checkpoints the states every `checkpoint_block` steps
 // and recomputes one block at a time: ceil(sqrt(L)) minimizes the memory
 // (checkpoints plus one block's states). Its vector form (TileCemaGrad.cpp)
@@ -34,6 +41,8 @@ constexpr llvm::StringLiteral kBlockTime = "block_time";
 constexpr llvm::StringLiteral kLanes = "lanes";
 constexpr llvm::StringLiteral kStateGroup = "state_group";
 constexpr llvm::StringLiteral kCheckpointBlock = "checkpoint_block";
+constexpr llvm::StringLiteral kMatrixBlock = "matrix_block";
+constexpr int64_t kMaxMatrixBlock = 256;
 
 /// Static sizes of a cema's x [B, L, D] and N; nullopt if any is dynamic.
 struct ScanSizes {
@@ -107,8 +116,22 @@ DictionaryAttr defaultScanSizes(MLIRContext *ctx, const ScanSizes &s,
       ctx, {{kBlockTime, block}, {kLanes, lanes}, {kStateGroup, group}});
 }
 
+LogicalResult verifyMatrixSizes(Operation *op, DictionaryAttr sizes,
+                                const ScanSizes &s) {
+  if (failed(requireTileSizeNames(op, sizes, {kMatrixBlock})))
+    return failure();
+  int64_t block = *getTileSize(sizes, kMatrixBlock);
+  if (block > kMaxMatrixBlock || s.steps % block != 0)
+    return op->emitOpError("tile config: matrix_block (")
+           << block << ") must divide the " << s.steps
+           << " time steps and be at most " << kMaxMatrixBlock;
+  return success();
+}
+
 LogicalResult verifyScanSizes(Operation *op, DictionaryAttr sizes,
                               const ScanSizes &s, const TargetFacts &target) {
+  if (sizes.contains(kMatrixBlock))
+    return verifyMatrixSizes(op, sizes, s);
   if (failed(
           requireTileSizeNames(op, sizes, {kBlockTime, kLanes, kStateGroup})))
     return failure();
@@ -155,6 +178,9 @@ SmallVector<DictionaryAttr> enumerateScanSizes(MLIRContext *ctx,
       }
     }
   }
+  for (int64_t block : {32, 64, 128})
+    if (s.steps % block == 0)
+      candidates.push_back(makeTileSizes(ctx, {{kMatrixBlock, block}}));
   return candidates;
 }
 
@@ -274,5 +300,8 @@ CemaGradOp::enumerateTileSizes(const TargetFacts &target) {
   }
   return candidates;
 }
+
+// Version 2 added the matrix form's configs.
+int64_t CemaOp::getTileSpaceVersion() { return 2; }
 
 int64_t CemaGradOp::getTileSpaceVersion() { return 2; }

@@ -162,7 +162,7 @@ def Megalodon_LayerNormOp : Megalodon_DifferentiableOp<"layer_norm",
 //===----------------------------------------------------------------------===//
 
 def Megalodon_CemaOp : Megalodon_DifferentiableOp<"cema",
-    [DeclareOpInterfaceMethods<TunableOpInterface>]> {
+    [DeclareOpInterfaceMethods<TunableOpInterface, ["getTileSpaceVersion"]>]> {
   let summary = "Complex exponential moving average over time";
   let description = [{
     The CEMA of MODEL.md section 5 on `x : [B, L, D]` with `N` complex states
