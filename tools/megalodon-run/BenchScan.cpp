@@ -10,6 +10,11 @@
 // gamma h added to y (4). Its minimum is 7 FMA-unit instructions for 12
 // FLOPs, so a perfect schedule reaches 86% of the peak.
 //
+// A second table times megalodon.cema_grad the same way (ms only): tiled
+// with the given sizes when they are the block form's (`matrix_block`, the
+// one config the forward and the gradient share), else with the host's
+// defaults.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
@@ -32,6 +37,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <array>
 #include <random>
 
 using namespace megalodon;
@@ -127,6 +133,35 @@ std::string cemaIR(int64_t B, int64_t L, int64_t D, int64_t N,
                        B, L, D, N, attrs);
 }
 
+/// cema_grad with all its gradients returned, so that none is dropped.
+std::string cemaGradIR(int64_t B, int64_t L, int64_t D, int64_t N,
+                       llvm::StringRef sizes) {
+  std::string config = tool::tileConfigEntry(sizes);
+  std::string attrs = config.empty() ? "" : "{" + config + "}";
+  return llvm::formatv(R"mlir(
+    func.func @f(%x: tensor<{0}x{1}x{2}xf32>, %a: tensor<{2}x{3}x1xf32>,
+                 %d: tensor<{2}x{3}x1xf32>, %t: tensor<{2}x1x1xf32>,
+                 %g: tensor<{2}x{3}x2xf32>, %o: tensor<{2}x1xf32>,
+                 %gy: tensor<{0}x{1}x{2}xf32>)
+        -> (tensor<{0}x{1}x{2}xf32>, tensor<{2}x{3}x1xf32>,
+            tensor<{2}x{3}x1xf32>, tensor<{2}x1x1xf32>,
+            tensor<{2}x{3}x2xf32>, tensor<{2}x1xf32>) {
+      %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x
+          params(%a, %d, %t, %g, %o) grad(%gy) {4}
+          : (tensor<{0}x{1}x{2}xf32>, tensor<{2}x{3}x1xf32>,
+             tensor<{2}x{3}x1xf32>, tensor<{2}x1x1xf32>,
+             tensor<{2}x{3}x2xf32>, tensor<{2}x1xf32>, tensor<{0}x{1}x{2}xf32>)
+          -> (tensor<{0}x{1}x{2}xf32>, tensor<{2}x{3}x1xf32>,
+              tensor<{2}x{3}x1xf32>, tensor<{2}x1x1xf32>,
+              tensor<{2}x{3}x2xf32>, tensor<{2}x1xf32>)
+      return %gx, %ga, %gd, %gt, %gg, %go
+          : tensor<{0}x{1}x{2}xf32>, tensor<{2}x{3}x1xf32>,
+            tensor<{2}x{3}x1xf32>, tensor<{2}x1x1xf32>,
+            tensor<{2}x{3}x2xf32>, tensor<{2}x1xf32>
+    })mlir",
+                       B, L, D, N, attrs);
+}
+
 rt::HostTensor uniformTensor(std::vector<int64_t> shape, std::mt19937 &rng) {
   rt::HostTensor t = rt::HostTensor::zeros(rt::DType::F32, shape);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
@@ -165,6 +200,10 @@ llvm::Error tool::runScanBench(const ModelConfig &config,
   llvm::outs() << "     L   untiled_ms  GFLOP/s  of_peak    tiled_ms  GFLOP/s  "
                   "of_peak  speedup\n";
   std::mt19937 rng(0);
+  std::string gradSizes = llvm::StringRef(tileSizes).contains("matrix_block")
+                              ? tileSizes
+                              : std::string();
+  std::vector<std::pair<int64_t, std::array<double, 2>>> gradMs;
   for (int64_t L : lengths) {
     std::string ir = cemaIR(batch, L, D, N, "");
     std::string tiledIR = cemaIR(batch, L, D, N, tileSizes);
@@ -193,6 +232,33 @@ llvm::Error tool::runScanBench(const ModelConfig &config,
         static_cast<long long>(L), ms[0], rate[0] * 1e-9, 100 * rate[0] / *peak,
         ms[1], rate[1] * 1e-9, 100 * rate[1] / *peak, ms[0] / ms[1]);
     llvm::outs().flush();
+
+    // The gradient's inputs: the forward's and gy (pointers re-taken, as
+    // the push may move the tensors).
+    args.push_back(uniformTensor({batch, L, D}, rng));
+    pointers.clear();
+    for (const rt::HostTensor &t : args)
+      pointers.push_back(&t);
+    std::array<double, 2> grad;
+    for (int variant = 0; variant < 2; ++variant) {
+      auto fn =
+          variant
+              ? compileText(context, cemaGradIR(batch, L, D, N, gradSizes),
+                            tiled)
+              : compileText(context, cemaGradIR(batch, L, D, N, ""), untiled);
+      if (!fn)
+        return fn.takeError();
+      auto t = tool::medianCallSeconds(**fn, pointers, iterations);
+      if (!t)
+        return t.takeError();
+      grad[variant] = *t * 1e3;
+    }
+    gradMs.push_back({L, grad});
   }
+  llvm::outs() << "cema gradient\n     L   untiled_ms    tiled_ms  speedup\n";
+  for (auto &[L, grad] : gradMs)
+    llvm::outs() << llvm::format("%6lld  %11.3f  %10.3f  %6.2fx\n",
+                                 static_cast<long long>(L), grad[0], grad[1],
+                                 grad[0] / grad[1]);
   return llvm::Error::success();
 }

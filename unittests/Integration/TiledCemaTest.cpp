@@ -7,9 +7,9 @@
 // two vectors of lanes, time (or checkpoint) blocks that do and do not
 // divide the sequence (a ragged last block), blocks of one step, a carried
 // state (and, for the gradient, a cotangent of the last state) and none,
-// and a last state that the function does not return. The forward's block
-// (matrix) form runs with one block, several, blocks of one step and of 128
-// steps, with and without a carried state.
+// and a last state that the function does not return. The block (matrix)
+// form, forward and gradient, runs with one block, several, blocks of one,
+// two and 128 steps, with and without a carried state.
 //
 //===----------------------------------------------------------------------===//
 
@@ -92,11 +92,15 @@ std::string cemaIR(const TiledCase &c) {
 /// `carried`, a carried state hx and a cotangent of the last state.
 std::string cemaGradIR(const TiledCase &c) {
   auto [x, dn1, d11, dn2, d1, h] = cemaTypes(c);
-  std::string config = llvm::formatv(
-      "{megalodon.tile_config = #megalodon.tile_config<{{checkpoint_block = "
-      "{0} : i64, lanes = {1} : i64, state_group = {2} : i64}, source = "
-      "\"user\">}",
-      c.blockTime, c.lanes, c.stateGroup);
+  std::string sizes =
+      c.matrixForm
+          ? llvm::formatv("matrix_block = {0} : i64", c.blockTime).str()
+          : llvm::formatv("checkpoint_block = {0} : i64, lanes = {1} : i64, "
+                          "state_group = {2} : i64",
+                          c.blockTime, c.lanes, c.stateGroup)
+                .str();
+  std::string config = "{megalodon.tile_config = #megalodon.tile_config<{" +
+                       sizes + "}, source = \"user\">}";
   std::string params =
       x + ", " + dn1 + ", " + dn1 + ", " + d11 + ", " + dn2 + ", " + d1;
   std::string results = params;
@@ -225,4 +229,19 @@ INSTANTIATE_TEST_SUITE_P(
         TiledCase{"TwoVectorsOfLanes", 1, 30, 64, 8, 4, 32, 1, true},
         TiledCase{"OneStepBlocks", 2, 9, 16, 4, 1, 8, 2, true},
         TiledCase{"WholeSequenceBlock", 1, 40, 16, 6, 40, 16, 3, false}),
+    caseName);
+
+// block_time is the matrix block here.
+INSTANTIATE_TEST_SUITE_P(
+    MatrixForm, TiledCemaGradTest,
+    ::testing::Values(
+        // name, B, L, D, N, matrix_block, -, -, carried, -, matrix form
+        TiledCase{"OneBlock", 1, 16, 16, 4, 16, 0, 0, false, true, true},
+        TiledCase{"SeveralBlocksCarried", 2, 64, 32, 8, 16, 0, 0, true, true,
+                  true},
+        TiledCase{"SixteenStates", 1, 128, 64, 16, 32, 0, 0, false, true, true},
+        TiledCase{"OneStepBlocks", 2, 9, 16, 4, 1, 0, 0, true, true, true},
+        TiledCase{"TwoStepBlocks", 1, 8, 16, 4, 2, 0, 0, true, true, true},
+        TiledCase{"LongBlocksCarried", 1, 256, 16, 16, 128, 0, 0, true, true,
+                  true}),
     caseName);

@@ -48,6 +48,10 @@ SmallVector<Value> stateMajorCoefficients(OpBuilder &b, Location loc,
 LogicalResult buildCemaMatrixForm(RewriterBase &rewriter, CemaOp op,
                                   const CemaShape &shape, int64_t block);
 
+/// The same for a cema_grad (CemaGradMatrixForm.cpp).
+LogicalResult buildCemaGradMatrixForm(RewriterBase &rewriter, CemaGradOp op,
+                                      const CemaShape &shape, int64_t block);
+
 /// megalodon-tile-cema's rewrite of a cema_grad with a tile config.
 LogicalResult tileCemaGrad(RewriterBase &rewriter, CemaGradOp op);
 

@@ -428,6 +428,10 @@ LogicalResult mlir::megalodon::detail::tileCemaGrad(RewriterBase &rewriter,
   if (failed(scanShape))
     return failure();
   CemaShape shape = *scanShape;
+  auto config = op->getAttrOfType<TileConfigAttr>(kTileConfigAttrName);
+  if (std::optional<int64_t> block =
+          getTileSize(config.getSizes(), "matrix_block"))
+    return buildCemaGradMatrixForm(rewriter, op, shape, *block);
   FailureOr<AdjointTiling> tiling = readTiling(op, shape);
   if (failed(tiling))
     return failure();

@@ -17,7 +17,8 @@
 // product and two T x N products per channel, and a scan over the blocks
 // only. T must divide L; its matrices hold T x T x D and 4 x T x D x N
 // floats, so T is at most 256. The form suits matrix units; the tuner
-// offers it next to the recurrence's configs.
+// offers it next to the recurrence's configs. cema_grad takes the same
+// config for the block form of its adjoint (CemaGradMatrixForm.cpp).
 //
 // megalodon.cema_grad checkpoints the states every `checkpoint_block` steps
 // and recomputes one block at a time: ceil(sqrt(L)) minimizes the memory
@@ -128,6 +129,15 @@ LogicalResult verifyMatrixSizes(Operation *op, DictionaryAttr sizes,
   return success();
 }
 
+/// The block form's candidates for the tuner: blocks of 32, 64 and 128
+/// steps, those that divide L.
+void appendMatrixCandidates(MLIRContext *ctx, const ScanSizes &s,
+                            SmallVectorImpl<DictionaryAttr> &candidates) {
+  for (int64_t block : {32, 64, 128})
+    if (s.steps % block == 0)
+      candidates.push_back(makeTileSizes(ctx, {{kMatrixBlock, block}}));
+}
+
 LogicalResult verifyScanSizes(Operation *op, DictionaryAttr sizes,
                               const ScanSizes &s, const TargetFacts &target) {
   if (sizes.contains(kMatrixBlock))
@@ -178,9 +188,7 @@ SmallVector<DictionaryAttr> enumerateScanSizes(MLIRContext *ctx,
       }
     }
   }
-  for (int64_t block : {32, 64, 128})
-    if (s.steps % block == 0)
-      candidates.push_back(makeTileSizes(ctx, {{kMatrixBlock, block}}));
+  appendMatrixCandidates(ctx, s, candidates);
   return candidates;
 }
 
@@ -246,6 +254,8 @@ LogicalResult CemaGradOp::verifyTileSizes(DictionaryAttr sizes,
   auto s = scanSizes(getX(), getAlpha());
   if (!s)
     return emitOpError("tile config: needs static shapes");
+  if (sizes.contains(kMatrixBlock))
+    return verifyMatrixSizes(*this, sizes, *s);
   if (failed(requireTileSizeNames(*this, sizes,
                                   {kCheckpointBlock, kLanes, kStateGroup})))
     return failure();
@@ -298,10 +308,12 @@ CemaGradOp::enumerateTileSizes(const TargetFacts &target) {
                                          {kStateGroup, group}}));
     }
   }
+  appendMatrixCandidates(getContext(), *s, candidates);
   return candidates;
 }
 
 // Version 2 added the matrix form's configs.
 int64_t CemaOp::getTileSpaceVersion() { return 2; }
 
-int64_t CemaGradOp::getTileSpaceVersion() { return 2; }
+// Version 3 added the matrix form's configs.
+int64_t CemaGradOp::getTileSpaceVersion() { return 3; }
