@@ -148,6 +148,17 @@ func.func @matrix_block_with_scan_sizes(%x: tensor<1x32x64xf32>, %a: tensor<64x8
 
 // -----
 
+func.func @grad_matrix_block_too_long(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>, %gy: tensor<1x32x64xf32>) {
+  // expected-error @+1 {{tile config: matrix_block (64) must divide the 32 time steps and be at most 256}}
+  %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) grad(%gy)
+      {megalodon.tile_config = #megalodon.tile_config<{matrix_block = 64 : i64}, source = "user">}
+      : (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>, tensor<1x32x64xf32>)
+      -> (tensor<1x32x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+  return
+}
+
+// -----
+
 func.func @attention_blocks_fit(%q: tensor<1x40x32xf32>, %v: tensor<1x40x64xf32>) {
   %o = megalodon.chunk_attention %q, %q, %v {num_heads = 2 : i64, chunk_size = 20 : i64,
       megalodon.tile_config = #megalodon.tile_config<{query_block = 20 : i64, key_block = 3 : i64}, source = "user">}

@@ -130,3 +130,41 @@ func.func @matrix(%x: tensor<2x32x16xf32>, %a: tensor<16x4x1xf32>,
       -> (tensor<2x32x16xf32>, tensor<2x16x4xcomplex<f32>>)
   return %y, %h : tensor<2x32x16xf32>, tensor<2x16x4xcomplex<f32>>
 }
+
+// cema_grad with matrix_block = 4: the forward's matrices and its scan over
+// the 4 blocks (the states entering them); Y = sum_s q^(s+1) gy_s per block
+// and the adjoint's scan over the blocks from the last (m = 3 - i); gx as
+// omega gy plus the transposed Toeplitz product of gy (K read as [s, t])
+// and the Vandermonde rows read out against the arriving adjoint; the lag
+// correlations, one reduction over (b, m, t) per lag; the per-block sums,
+// reduced over (b, m) with the channels innermost.
+
+// CHECK-LABEL: func.func @matrix_grad
+// CHECK: %[[V:.+]]:2 = linalg.generic {{.+}} ins({{.+}} : tensor<4x4x16xf32>, tensor<4x4x16xf32>, tensor<4x16xf32>)
+// CHECK: %[[K:.+]] = scf.for %{{.+}} = %c0 to %c4 step %c1 {{.+}} -> (tensor<4x4x16xf32>)
+// CHECK: %[[X4:.+]] = tensor.expand_shape %arg0 {{\[\[}}0], [1, 2], [3]] output_shape [1, 4, 4, 16]
+// CHECK: %[[GY4:.+]] = tensor.expand_shape %arg5 {{\[\[}}0], [1, 2], [3]] output_shape [1, 4, 4, 16]
+// CHECK: scf.for %{{.+}} = %c0 to %c4 step %c1 {{.+}} -> (tensor<1x4x16xf32>, tensor<1x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>)
+// CHECK: %[[Y:.+]]:2 = linalg.generic {{.+}} ins(%[[GY4]], {{.+}} outs({{.+}} : tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>)
+// CHECK: %[[ADJ:.+]]:4 = scf.for %[[I:.+]] = %c0 to %c4 step %c1 {{.+}} -> (tensor<1x4x16xf32>, tensor<1x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>)
+// CHECK:   %[[M:.+]] = arith.subi %c3, %[[I]]
+// CHECK:   tensor.extract_slice %[[Y]]#0[0, %[[M]], 0, 0] [1, 1, 4, 16]
+// CHECK: %[[SKIP:.+]] = linalg.generic {{.+}} ins(%[[GY4]], %{{.+}} : tensor<1x4x4x16xf32>, tensor<16xf32>)
+// CHECK: %[[UPPER:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[K]], %[[GY4]] : {{.+}} outs(%[[SKIP]] :
+// CHECK: %[[GX4:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[V]]#0, %[[V]]#1, %[[ADJ]]#2, %[[ADJ]]#3 : {{.+}} outs(%[[UPPER]] :
+// CHECK: scf.for %[[J:.+]] = %c0 to %c4 step %c1 {{.+}} -> (tensor<4x16xf32>)
+// CHECK:   arith.subi %c3, %[[J]]
+// CHECK:   linalg.generic {{.+}} iterator_types = ["reduction", "reduction", "reduction", "parallel"]} ins(%[[GY4]],
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction", "reduction", "parallel"]}
+// CHECK: %[[GX:.+]] = tensor.collapse_shape %[[GX4]] {{\[\[}}0], [1, 2], [3]] : tensor<1x4x4x16xf32> into tensor<1x16x16xf32>
+// CHECK: return %[[GX]],
+func.func @matrix_grad(%x: tensor<1x16x16xf32>, %a: tensor<16x4x1xf32>,
+                       %t: tensor<16x1x1xf32>, %g: tensor<16x4x2xf32>,
+                       %o: tensor<16x1xf32>, %gy: tensor<1x16x16xf32>)
+    -> (tensor<1x16x16xf32>, tensor<16x4x1xf32>, tensor<16x4x1xf32>, tensor<16x1x1xf32>, tensor<16x4x2xf32>, tensor<16x1xf32>) {
+  %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) grad(%gy)
+      {megalodon.tile_config = #megalodon.tile_config<{matrix_block = 4 : i64}, source = "user">}
+      : (tensor<1x16x16xf32>, tensor<16x4x1xf32>, tensor<16x4x1xf32>, tensor<16x1x1xf32>, tensor<16x4x2xf32>, tensor<16x1xf32>, tensor<1x16x16xf32>)
+      -> (tensor<1x16x16xf32>, tensor<16x4x1xf32>, tensor<16x4x1xf32>, tensor<16x1x1xf32>, tensor<16x4x2xf32>, tensor<16x1xf32>)
+  return %gx, %ga, %gd, %gt, %gg, %go : tensor<1x16x16xf32>, tensor<16x4x1xf32>, tensor<16x4x1xf32>, tensor<16x1x1xf32>, tensor<16x4x2xf32>, tensor<16x1xf32>
+}
