@@ -102,6 +102,7 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
   if (options.tile) {
     SelectTileConfigsOptions select;
     select.threads = options.threads;
+    select.cemaMatrixBlock = options.cemaMatrixBlock;
     pm.addPass(createSelectTileConfigs(select));
     VerifyTileConfigsOptions verify;
     verify.threads = options.threads;

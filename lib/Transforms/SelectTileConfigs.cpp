@@ -51,6 +51,17 @@ struct SelectTileConfigs
     getOperation()->walk([&](TunableOpInterface op) {
       if (op->hasAttr(kTileConfigAttrName))
         return;
+      if (cemaMatrixBlock > 0 && isa<CemaOp, CemaGradOp>(op.getOperation())) {
+        DictionaryAttr sizes =
+            makeTileSizes(ctx, {{"matrix_block", int64_t(cemaMatrixBlock)}});
+        std::string why;
+        if (succeeded(verifyQuietly(op, sizes, target, why))) {
+          op->setAttr(
+              kTileConfigAttrName,
+              TileConfigAttr::get(ctx, sizes, StringAttr::get(ctx, "user")));
+          return;
+        }
+      }
       if (!tuned.entries.empty()) {
         ::megalodon::rt::TuningKey key{compilerKey, targetKeyText,
                                        tileOpSignature(op),
@@ -85,16 +96,23 @@ struct SelectTileConfigs
       pairs.emplace_back(name, value);
     DictionaryAttr sizes = makeTileSizes(op->getContext(), pairs);
     std::string why;
-    {
-      ScopedDiagnosticHandler capture(op->getContext(), [&](Diagnostic &d) {
-        why = d.str();
-        return success();
-      });
-      if (succeeded(op.verifyTileSizes(sizes, target)))
-        return sizes;
-    }
+    if (succeeded(verifyQuietly(op, sizes, target, why)))
+      return sizes;
     op->emitWarning() << "tuning database entry ignored: " << why;
     return {};
+  }
+
+  /// The op's verifyTileSizes with its error captured in `why` instead of
+  /// reported.
+  static LogicalResult verifyQuietly(TunableOpInterface op,
+                                     DictionaryAttr sizes,
+                                     const TargetFacts &target,
+                                     std::string &why) {
+    ScopedDiagnosticHandler capture(op->getContext(), [&](Diagnostic &d) {
+      why = d.str();
+      return success();
+    });
+    return op.verifyTileSizes(sizes, target);
   }
 };
 

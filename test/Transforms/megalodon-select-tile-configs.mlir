@@ -1,5 +1,6 @@
 // RUN: megalodon-opt %s --megalodon-select-tile-configs="lanes=16 registers=32 l1-bytes=49152 l2-bytes=2097152 threads=2" | FileCheck %s --check-prefix=AVX512
 // RUN: megalodon-opt %s --megalodon-select-tile-configs="lanes=8 registers=16 l1-bytes=32768 l2-bytes=1048576 threads=2" | FileCheck %s --check-prefix=AVX2
+// RUN: megalodon-opt %s --megalodon-select-tile-configs="lanes=16 registers=32 l1-bytes=49152 l2-bytes=2097152 threads=2 cema-matrix-block=64" | FileCheck %s --check-prefix=MATRIX
 
 // Defaults follow the target facts: the widest vector that divides D, as
 // many states per pass as fit in the registers with their coefficients
@@ -14,6 +15,13 @@
 // AVX2-LABEL: func.func @wide
 // AVX2: megalodon.cema {{.*}}{megalodon.tile_config = #megalodon.tile_config<{block_time = 128 : i64, lanes = 8 : i64, state_group = 1 : i64}, source = "default">}
 // AVX2: megalodon.cema_grad {{.*}}{megalodon.tile_config = #megalodon.tile_config<{checkpoint_block = 46 : i64, lanes = 8 : i64, state_group = 1 : i64}, source = "default">}
+// cema-matrix-block=64 asks for the block form where 64 divides the length
+// (2048 here, not 10 in @narrow), before the defaults.
+// MATRIX-LABEL: func.func @wide
+// MATRIX: megalodon.cema {{.*}}{megalodon.tile_config = #megalodon.tile_config<{matrix_block = 64 : i64}, source = "user">}
+// MATRIX: megalodon.cema_grad {{.*}}{megalodon.tile_config = #megalodon.tile_config<{matrix_block = 64 : i64}, source = "user">}
+// MATRIX-LABEL: func.func @narrow
+// MATRIX: megalodon.cema {{.*}}{megalodon.tile_config = #megalodon.tile_config<{block_time = 10 : i64, lanes = 4 : i64, state_group = 3 : i64}, source = "default">}
 func.func @wide(%x: tensor<1x2048x256xf32>, %a: tensor<256x16x1xf32>,
                 %t: tensor<256x1x1xf32>, %g: tensor<256x16x2xf32>,
                 %o: tensor<256x1xf32>) {

@@ -60,6 +60,8 @@ const Variant kVariants[] = {
     // reading what the loops yield.
     {"TinyGraphRows", [](ModelConfig &) {}, 2,
      "graph-row-block=16 graph-row-parallel=true"},
+    // cema and cema_grad in the block (matrix) form, 4 blocks of 8 steps.
+    {"TinyCemaMatrixForm", [](ModelConfig &) {}, 2, "cema-matrix-block=8"},
 };
 
 double relativeError(const std::vector<double> &got,

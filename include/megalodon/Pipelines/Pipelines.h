@@ -45,6 +45,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("With graph-row-block: threads take whole blocks (the "
                      "ops inside a block run on one thread)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> cemaMatrixBlock{
+      *this, "cema-matrix-block",
+      llvm::cl::desc("Run every cema and cema_grad whose length this divides "
+                     "in the block (matrix) form with blocks of this many "
+                     "steps (0: the tile configs' choice)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> tile{
       *this, "tile",
       llvm::cl::desc("Give tunable ops tile configs for the host and run the "

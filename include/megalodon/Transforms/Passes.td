@@ -421,7 +421,9 @@ def SelectTileConfigs : Pass<"megalodon-select-tile-configs"> {
     sizes, threads) and the key's compiler and target are the host's unless
     the options fix them, which makes the choice reproducible across
     machines (tests, cross-compiling). Configs already present (written by
-    hand) are kept.
+    hand) are kept. With `cema-matrix-block=T`, every cema and cema_grad
+    whose length T divides gets the block (matrix) form, `matrix_block = T`,
+    before the database and the defaults, marked `source = "user"`.
 
     ```mlir
     %y, %h = megalodon.cema %x params(...) : ...
@@ -447,6 +449,9 @@ def SelectTileConfigs : Pass<"megalodon-select-tile-configs"> {
            "L2 cache bytes per core (0: the host's)">,
     Option<"threads", "threads", "int64_t", "0",
            "Threads of the compiled code (0: the host's cores)">,
+    Option<"cemaMatrixBlock", "cema-matrix-block", "int64_t", "0",
+           "Blocks of the block (matrix) form for cema and cema_grad (0: "
+           "off)">,
   ];
   let dependentDialects = ["::mlir::megalodon::MegalodonDialect"];
 }

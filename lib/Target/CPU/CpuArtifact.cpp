@@ -166,6 +166,13 @@ compileCpuArtifact(ModuleOp module,
   if (options.tile && options.backend == "cpu") {
     PassManager select(module.getContext());
     mlir::megalodon::SelectTileConfigsOptions selectOptions;
+    // The pipeline options that steer the choice (the pipeline's own select
+    // pass then finds every config in place).
+    mlir::megalodon::CpuPipelineOptions pipelineOptions;
+    if (failed(pipelineOptions.parseFromString(options.pipelineOptions)))
+      return llvm::createStringError("invalid CPU pipeline options '" +
+                                     options.pipelineOptions + "'");
+    selectOptions.cemaMatrixBlock = pipelineOptions.cemaMatrixBlock;
     if (options.useTuningDatabase)
       selectOptions.database =
           options.tuningDatabase.empty()

@@ -14,7 +14,8 @@ def Megalodon_TileConfigAttr : AttrDef<Megalodon_Dialect, "TileConfig"> {
     maps each size the op names to a positive integer; `source` records who
     chose them: `default` (derived from the target facts by
     megalodon-select-tile-configs), `database` (a tuning result) or `user`
-    (written in the input).
+    (written in the input, or asked for by a pipeline option such as
+    `cema-matrix-block`).
 
     ```mlir
     %y, %h = megalodon.cema %x, ... {megalodon.tile_config =
