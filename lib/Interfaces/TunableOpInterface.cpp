@@ -19,7 +19,8 @@ using namespace mlir::megalodon;
 #include "megalodon/Interfaces/TunableOpInterface.cpp.inc"
 
 namespace {
-/// A cache size from sysconf, or `fallback` where the OS does not say.
+/// A cache size (or associativity) from sysconf, or `fallback` where the OS
+/// does not say.
 int64_t cacheBytes(int name, int64_t fallback) {
 #ifdef _SC_LEVEL1_DCACHE_SIZE
   long value = sysconf(name);
@@ -53,6 +54,7 @@ TargetFacts TargetFacts::host(int64_t threads) {
 #ifdef _SC_LEVEL1_DCACHE_SIZE
   facts.l1Bytes = cacheBytes(_SC_LEVEL1_DCACHE_SIZE, facts.l1Bytes);
   facts.l2Bytes = cacheBytes(_SC_LEVEL2_CACHE_SIZE, facts.l2Bytes);
+  facts.l1Ways = cacheBytes(_SC_LEVEL1_DCACHE_ASSOC, facts.l1Ways);
 #endif
   facts.threads =
       threads > 0 ? threads
@@ -64,7 +66,8 @@ std::string TargetFacts::describe() const {
   std::string text;
   llvm::raw_string_ostream(text)
       << "lanes=" << vectorLanes << ",registers=" << vectorRegisters
-      << ",l1=" << l1Bytes << ",l2=" << l2Bytes << ",threads=" << threads;
+      << ",l1=" << l1Bytes << ",l2=" << l2Bytes << ",l1ways=" << l1Ways
+      << ",threads=" << threads;
   return text;
 }
 

@@ -34,6 +34,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <algorithm>
+
 using namespace mlir;
 
 void megalodon::registerCpuPipelineDialects(DialectRegistry &registry) {
@@ -57,8 +59,15 @@ void megalodon::registerCpuPipelineDialects(DialectRegistry &registry) {
 megalodon::MatmulRegisterTile
 megalodon::matmulRegisterTile(const megalodon::TargetFacts &target) {
   int64_t vectors = 2;
-  int64_t rows =
-      std::max<int64_t>((target.vectorRegisters - vectors - 1) / vectors, 1);
+  // As many rows as the registers hold next to the B vectors, but no more
+  // than the L1 has ways: the kernel broadcasts A's rows in place, and rows
+  // at a stride that is a multiple of 4 KiB (K = 1024 or 2048 floats) share
+  // one L1 set, so more rows than ways evict each other at every k step. On
+  // an 8-way L1 (Zen 4), 14 rows made the 8192x1024x1024 forward and input
+  // gradient 1.5-1.6x slower than 8 rows (`megalodon-run bench --op linear
+  // --shapes 8192x1024x1024 --pipeline-options matmul-rows=14`).
+  int64_t rows = std::clamp<int64_t>(
+      (target.vectorRegisters - vectors - 1) / vectors, 1, target.l1Ways);
   int64_t lanes = vectors * target.vectorLanes;
   int64_t depth =
       std::max<int64_t>(target.l1Bytes / 2 / (lanes * 4) / 16 * 16, 16);

@@ -27,6 +27,10 @@ struct TargetFacts {
   /// Per-core data cache sizes.
   int64_t l1Bytes = 32 * 1024;
   int64_t l2Bytes = 1024 * 1024;
+  /// Ways of the L1 data cache: how many lines that share a set it holds
+  /// at once. Rows of a matrix whose stride is a multiple of l1Bytes / ways
+  /// (4 KiB on common x86 cores) all share one set.
+  int64_t l1Ways = 8;
   /// Threads the compiled code runs on.
   int64_t threads = 1;
 
@@ -35,7 +39,7 @@ struct TargetFacts {
   /// and `threads` (0: the number of cores).
   static TargetFacts host(int64_t threads = 0);
 
-  /// "lanes=16,registers=32,l1=49152,l2=2097152,threads=2".
+  /// "lanes=16,registers=32,l1=49152,l2=2097152,l1ways=12,threads=2".
   std::string describe() const;
 };
 

@@ -110,7 +110,8 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 
 /// The matmul register tile for `target`: two vectors of columns, and as
 /// many rows as keep rows x 2 accumulators, the two B vectors and the
-/// broadcast A value in registers: {14, 32} on AVX-512, {6, 16} on AVX2.
+/// broadcast A value in registers ({14, 32} on AVX-512, {6, 16} on AVX2),
+/// capped at the L1's ways (8 rows on an 8-way L1; see the definition).
 /// Each k step loads 2 vectors of B and broadcasts one element of A per row
 /// for 2 FMAs per row, so taller tiles need fewer loads per FMA; 12 or more
 /// independent FMA chains cover two FMA units of 4 cycles' latency.
