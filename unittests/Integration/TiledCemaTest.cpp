@@ -201,21 +201,6 @@ INSTANTIATE_TEST_SUITE_P(
                   /*returnsState=*/false}),
     caseName);
 
-// block_time is the matrix block here.
-INSTANTIATE_TEST_SUITE_P(
-    MatrixForm, TiledCemaTest,
-    ::testing::Values(
-        // name, B, L, D, N, matrix_block, -, -, carried, returns h_last
-        TiledCase{"OneBlock", 1, 16, 16, 4, 16, 0, 0, false, true, true},
-        TiledCase{"SeveralBlocksCarried", 2, 64, 32, 8, 16, 0, 0, true, true,
-                  true},
-        TiledCase{"SixteenStates", 1, 128, 64, 16, 32, 0, 0, false, true, true},
-        TiledCase{"OneStepBlocks", 2, 9, 16, 4, 1, 0, 0, true, true, true},
-        TiledCase{"LongBlocksCarried", 1, 256, 16, 16, 128, 0, 0, true, true,
-                  true},
-        TiledCase{"UnusedLastState", 2, 48, 16, 4, 8, 0, 0, true, false, true}),
-    caseName);
-
 } // namespace
 
 // block_time is the checkpoint interval here.
@@ -231,17 +216,19 @@ INSTANTIATE_TEST_SUITE_P(
         TiledCase{"WholeSequenceBlock", 1, 40, 16, 6, 40, 16, 3, false}),
     caseName);
 
-// block_time is the matrix block here.
-INSTANTIATE_TEST_SUITE_P(
-    MatrixForm, TiledCemaGradTest,
-    ::testing::Values(
-        // name, B, L, D, N, matrix_block, -, -, carried, -, matrix form
-        TiledCase{"OneBlock", 1, 16, 16, 4, 16, 0, 0, false, true, true},
-        TiledCase{"SeveralBlocksCarried", 2, 64, 32, 8, 16, 0, 0, true, true,
-                  true},
-        TiledCase{"SixteenStates", 1, 128, 64, 16, 32, 0, 0, false, true, true},
-        TiledCase{"OneStepBlocks", 2, 9, 16, 4, 1, 0, 0, true, true, true},
-        TiledCase{"TwoStepBlocks", 1, 8, 16, 4, 2, 0, 0, true, true, true},
-        TiledCase{"LongBlocksCarried", 1, 256, 16, 16, 128, 0, 0, true, true,
-                  true}),
-    caseName);
+// The block form, forward and gradient; block_time is the matrix block
+// here (lanes and state_group unused).
+const TiledCase kMatrixCases[] = {
+    // name, B, L, D, N, matrix_block, -, -, carried, returns h_last, form
+    {"OneBlock", 1, 16, 16, 4, 16, 0, 0, false, true, true},
+    {"SeveralBlocksCarried", 2, 64, 32, 8, 16, 0, 0, true, true, true},
+    {"SixteenStates", 1, 128, 64, 16, 32, 0, 0, false, true, true},
+    {"OneStepBlocks", 2, 9, 16, 4, 1, 0, 0, true, true, true},
+    {"TwoStepBlocks", 1, 8, 16, 4, 2, 0, 0, true, true, true},
+    {"LongBlocksCarried", 1, 256, 16, 16, 128, 0, 0, true, true, true},
+    {"UnusedLastState", 2, 48, 16, 4, 8, 0, 0, true, false, true}};
+
+INSTANTIATE_TEST_SUITE_P(MatrixForm, TiledCemaTest,
+                         ::testing::ValuesIn(kMatrixCases), caseName);
+INSTANTIATE_TEST_SUITE_P(MatrixForm, TiledCemaGradTest,
+                         ::testing::ValuesIn(kMatrixCases), caseName);

@@ -108,62 +108,36 @@ struct GradientBuilder : MatrixFormBuilder {
     return padded;
   }
 
-  /// The adjoint's scan over the blocks, last to first: returns {re, im} of
-  /// zeta after block 0 (g_hx, [B, N, D]) and of zeta arriving at each
-  /// block ([B, M, N, D]).
+  /// The adjoint's scan over the blocks, last to first: the block scan
+  /// backward with decay conj(q^T) and inputs conj(gamma Y). Returns {re,
+  /// im} of zeta after block 0 (g_hx, [B, N, D]) and of zeta arriving at
+  /// each block ([B, M, N, D]).
   SmallVector<Value> adjointScan(ValueRange initial, ValueRange y,
                                  const CemaCoefficients &c, ValueRange pow) {
+    SmallVector<Value> decay = blockDecay(pow);
+    AffineMap nd = map(2, {dim(0), dim(1)});
+    decay[1] = generic(
+        {decay[1]}, {createEmptyF32(b, loc, {shape.states, shape.channels})},
+        {nd, nd}, "pp", [&](OpBuilder &nb, Location nloc, ValueRange a) {
+          return SmallVector<Value>{arith::NegFOp::create(nb, nloc, a[0])};
+        })[0];
+    // conj(gamma Y), loops (b, m, n, d).
     SmallVector<int64_t> bmnd{shape.batch, numBlocks, shape.states,
                               shape.channels};
-    SmallVector<int64_t> bnd{shape.batch, shape.states, shape.channels};
-    Value qTRe = row(pow[0], b.getIndexAttr(block));
-    Value qTIm = row(pow[1], b.getIndexAttr(block));
-    auto loop = scf::ForOp::create(
-        b, loc, constantIndex(0), constantIndex(numBlocks), constantIndex(1),
-        ValueRange{initial[0], initial[1], createEmptyF32(b, loc, bmnd),
-                   createEmptyF32(b, loc, bmnd)},
-        [&](OpBuilder &lb, Location lloc, Value i, ValueRange carried) {
-          GradientBuilder inner{{lb, lloc, shape, block, numBlocks}};
-          Value m = arith::SubIOp::create(
-              lb, lloc, inner.constantIndex(numBlocks - 1), i);
-          OpFoldResult zero = lb.getIndexAttr(0), one = lb.getIndexAttr(1);
-          SmallVector<OpFoldResult> offsets{zero, m, zero, zero};
-          SmallVector<OpFoldResult> sizes{lb.getIndexAttr(shape.batch), one,
-                                          lb.getIndexAttr(shape.states),
-                                          lb.getIndexAttr(shape.channels)};
-          SmallVector<OpFoldResult> strides(4, one);
-          auto partType = RankedTensorType::get(bnd, lb.getF32Type());
-          SmallVector<Value> arriving, ym;
-          for (int part = 0; part < 2; ++part) {
-            arriving.push_back(tensor::InsertSliceOp::create(
-                lb, lloc, carried[part], carried[2 + part], offsets, sizes,
-                strides));
-            ym.push_back(tensor::ExtractSliceOp::create(
-                lb, lloc, partType, y[part], offsets, sizes, strides));
-          }
-          AffineMap id =
-              inner.map(3, {inner.dim(0), inner.dim(1), inner.dim(2)});
-          AffineMap nd = inner.map(3, {inner.dim(1), inner.dim(2)});
-          // zeta' = conj(q^T) zeta + conj(gamma Y), over zeta in place.
-          SmallVector<Value> next = inner.generic(
-              {qTRe, qTIm, c.gammaRe, c.gammaIm, ym[0], ym[1]},
-              {carried[0], carried[1]}, {nd, nd, nd, nd, id, id, id, id}, "ppp",
-              [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                Value re = add(nb, nloc, mul(nb, nloc, a[0], a[6]),
-                               mul(nb, nloc, a[1], a[7]));
-                Value im = sub(nb, nloc, mul(nb, nloc, a[0], a[7]),
-                               mul(nb, nloc, a[1], a[6]));
-                Value gyRe = sub(nb, nloc, mul(nb, nloc, a[2], a[4]),
-                                 mul(nb, nloc, a[3], a[5]));
-                Value gyIm = add(nb, nloc, mul(nb, nloc, a[2], a[5]),
-                                 mul(nb, nloc, a[3], a[4]));
-                return SmallVector<Value>{add(nb, nloc, re, gyRe),
-                                          sub(nb, nloc, im, gyIm)};
-              });
-          scf::YieldOp::create(
-              lb, lloc, ValueRange{next[0], next[1], arriving[0], arriving[1]});
+    AffineMap id = map(4, {dim(0), dim(1), dim(2), dim(3)});
+    AffineMap perState = map(4, {dim(2), dim(3)});
+    SmallVector<Value> inputs = generic(
+        {c.gammaRe, c.gammaIm, y[0], y[1]},
+        {createEmptyF32(b, loc, bmnd), createEmptyF32(b, loc, bmnd)},
+        {perState, perState, id, id, id, id}, "pppp",
+        [&](OpBuilder &nb, Location nloc, ValueRange a) {
+          Value re = sub(nb, nloc, mul(nb, nloc, a[0], a[2]),
+                         mul(nb, nloc, a[1], a[3]));
+          Value im = add(nb, nloc, mul(nb, nloc, a[0], a[3]),
+                         mul(nb, nloc, a[1], a[2]));
+          return SmallVector<Value>{re, arith::NegFOp::create(nb, nloc, im)};
         });
-    return SmallVector<Value>(loop.getResults());
+    return blockScan(initial, inputs, decay, /*backward=*/true);
   }
 
   /// G [T, D]: G[j, d] = sum_{b, m, tau >= j} gy[b, m, tau, d] u[b, m, tau -
@@ -271,10 +245,8 @@ struct GradientBuilder : MatrixFormBuilder {
 LogicalResult mlir::megalodon::detail::buildCemaGradMatrixForm(
     RewriterBase &rewriter, CemaGradOp op, const CemaShape &shape,
     int64_t block) {
-  if (block < 1 || shape.steps % block != 0)
-    return op.emitOpError("tile config: matrix_block (")
-           << block << ") must divide the " << shape.steps
-           << " time steps (run megalodon-verify-tile-configs)";
+  if (failed(requireDividingBlock(op, shape, block)))
+    return failure();
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
@@ -291,7 +263,8 @@ LogicalResult mlir::megalodon::detail::buildCemaGradMatrixForm(
 
   // The states entering the blocks, as in the forward.
   SmallVector<Value> states =
-      form.blockScan(form.stateParts(op.getHx()), form.blockInputs(x4, v), pow);
+      form.blockScan(form.stateParts(op.getHx()), form.blockInputs(x4, v),
+                     form.blockDecay(pow));
   SmallVector<Value> entering{states[2], states[3]};
 
   // Y = sum_s q^(s+1) gy_s per block, and the adjoint's scan.

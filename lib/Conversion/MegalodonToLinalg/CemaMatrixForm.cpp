@@ -41,10 +41,8 @@ using namespace mlir::megalodon::detail;
 
 LogicalResult mlir::megalodon::detail::buildCemaMatrixForm(
     RewriterBase &rewriter, CemaOp op, const CemaShape &shape, int64_t block) {
-  if (block < 1 || shape.steps % block != 0)
-    return op.emitOpError("tile config: matrix_block (")
-           << block << ") must divide the " << shape.steps
-           << " time steps (run megalodon-verify-tile-configs)";
+  if (failed(requireDividingBlock(op, shape, block)))
+    return failure();
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
@@ -60,7 +58,8 @@ LogicalResult mlir::megalodon::detail::buildCemaMatrixForm(
 
   Value x4 = form.toBlocks(op.getX());
   SmallVector<Value> scan =
-      form.blockScan(form.stateParts(op.getHx()), form.blockInputs(x4, v), pow);
+      form.blockScan(form.stateParts(op.getHx()), form.blockInputs(x4, v),
+                     form.blockDecay(pow));
   Value y4 = form.readOut(
       carry, {scan[2], scan[3]},
       form.toeplitzProduct(k, x4, form.skipTerm(x4, omega), false), false);

@@ -25,6 +25,17 @@
 
 namespace mlir::megalodon::detail {
 
+/// The block form needs blocks that divide the sequence; the verify pass
+/// says so first in the pipeline, this guards direct uses of the pass.
+inline LogicalResult requireDividingBlock(Operation *op, const CemaShape &shape,
+                                          int64_t block) {
+  if (block >= 1 && shape.steps % block == 0)
+    return success();
+  return op->emitOpError("tile config: matrix_block (")
+         << block << ") must divide the " << shape.steps
+         << " time steps (run megalodon-verify-tile-configs)";
+}
+
 using BodyBuilder =
     function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
 
@@ -255,45 +266,49 @@ struct MatrixFormBuilder {
                    });
   }
 
-  /// The scan over blocks: returns {re, im} of the last state ([B, N, D])
-  /// and {H re, H im} ([B, M, N, D], the state entering each block).
+  /// The scan over blocks, H' = decay H + u_m, from `initial` ([B, N, D]),
+  /// over blocks m = 0..M-1 or, `backward`, M-1..0; every value is {re, im}
+  /// and `decay` is [N, D], `u` [B, M, N, D]. Returns the final H and the
+  /// H that entered each block ([B, M, N, D]).
   SmallVector<Value> blockScan(ValueRange initial, ValueRange u,
-                               ValueRange pow) {
-    SmallVector<int64_t> bmdn{shape.batch, numBlocks, shape.states,
+                               ValueRange decay, bool backward = false) {
+    SmallVector<int64_t> bmnd{shape.batch, numBlocks, shape.states,
                               shape.channels};
-    SmallVector<int64_t> bdn{shape.batch, shape.states, shape.channels};
-    Value qTRe = row(pow[0], b.getIndexAttr(block));
-    Value qTIm = row(pow[1], b.getIndexAttr(block));
+    SmallVector<int64_t> bnd{shape.batch, shape.states, shape.channels};
     auto loop = scf::ForOp::create(
         b, loc, constantIndex(0), constantIndex(numBlocks), constantIndex(1),
-        ValueRange{initial[0], initial[1], createEmptyF32(b, loc, bmdn),
-                   createEmptyF32(b, loc, bmdn)},
-        [&](OpBuilder &lb, Location lloc, Value m, ValueRange carried) {
+        ValueRange{initial[0], initial[1], createEmptyF32(b, loc, bmnd),
+                   createEmptyF32(b, loc, bmnd)},
+        [&](OpBuilder &lb, Location lloc, Value i, ValueRange carried) {
           MatrixFormBuilder inner{lb, lloc, shape, block, numBlocks};
+          Value m = backward
+                        ? arith::SubIOp::create(
+                              lb, lloc, inner.constantIndex(numBlocks - 1), i)
+                              .getResult()
+                        : i;
           OpFoldResult zero = lb.getIndexAttr(0), one = lb.getIndexAttr(1);
           SmallVector<OpFoldResult> offsets{zero, m, zero, zero};
           SmallVector<OpFoldResult> sizes{lb.getIndexAttr(shape.batch), one,
                                           lb.getIndexAttr(shape.states),
                                           lb.getIndexAttr(shape.channels)};
           SmallVector<OpFoldResult> strides(4, one);
-          auto stateType = RankedTensorType::get(bdn, lb.getF32Type());
-          SmallVector<Value> entering;
-          for (int part = 0; part < 2; ++part)
+          auto stateType = RankedTensorType::get(bnd, lb.getF32Type());
+          SmallVector<Value> entering, um;
+          for (int part = 0; part < 2; ++part) {
             entering.push_back(tensor::InsertSliceOp::create(
                 lb, lloc, carried[part], carried[2 + part], offsets, sizes,
                 strides));
-          Value uRe = tensor::ExtractSliceOp::create(lb, lloc, stateType, u[0],
-                                                     offsets, sizes, strides);
-          Value uIm = tensor::ExtractSliceOp::create(lb, lloc, stateType, u[1],
-                                                     offsets, sizes, strides);
+            um.push_back(tensor::ExtractSliceOp::create(
+                lb, lloc, stateType, u[part], offsets, sizes, strides));
+          }
           AffineMap id =
               inner.map(3, {inner.dim(0), inner.dim(1), inner.dim(2)});
-          AffineMap dn = inner.map(3, {inner.dim(1), inner.dim(2)});
-          // H' = q^T H + U, written over H (the loop's own state), as
-          // bufferization needs for the loop to update it in place.
+          AffineMap nd = inner.map(3, {inner.dim(1), inner.dim(2)});
+          // Written over H (the loop's own state), as bufferization needs
+          // for the loop to update it in place.
           SmallVector<Value> next = inner.generic(
-              {qTRe, qTIm, uRe, uIm}, {carried[0], carried[1]},
-              {dn, dn, id, id, id, id}, "ppp",
+              {decay[0], decay[1], um[0], um[1]}, {carried[0], carried[1]},
+              {nd, nd, id, id, id, id}, "ppp",
               [&](OpBuilder &nb, Location nloc, ValueRange a) {
                 Value re = sub(nb, nloc, mul(nb, nloc, a[0], a[4]),
                                mul(nb, nloc, a[1], a[5]));
@@ -306,6 +321,12 @@ struct MatrixFormBuilder {
               lb, lloc, ValueRange{next[0], next[1], entering[0], entering[1]});
         });
     return SmallVector<Value>(loop.getResults());
+  }
+
+  /// q^T ({re, im}, [N, D]), by which a state decays over a block.
+  SmallVector<Value> blockDecay(ValueRange pow) {
+    return {row(pow[0], b.getIndexAttr(block)),
+            row(pow[1], b.getIndexAttr(block))};
   }
 
   /// omega[d] v[b, m, t, d] for blocked `v` [B, M, T, D].

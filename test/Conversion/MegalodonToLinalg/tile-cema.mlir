@@ -132,8 +132,9 @@ func.func @matrix(%x: tensor<2x32x16xf32>, %a: tensor<16x4x1xf32>,
 }
 
 // cema_grad with matrix_block = 4: the forward's matrices and its scan over
-// the 4 blocks (the states entering them); Y = sum_s q^(s+1) gy_s per block
-// and the adjoint's scan over the blocks from the last (m = 3 - i); gx as
+// the 4 blocks (the states entering them); Y = sum_s q^(s+1) gy_s per block,
+// conj(gamma Y), and the adjoint's scan over the blocks from the last
+// (m = 3 - i) with those as inputs; gx as
 // omega gy plus the transposed Toeplitz product of gy (K read as [s, t])
 // and the Vandermonde rows read out against the arriving adjoint; the lag
 // correlations, one reduction over (b, m, t) per lag; the per-block sums,
@@ -146,9 +147,10 @@ func.func @matrix(%x: tensor<2x32x16xf32>, %a: tensor<16x4x1xf32>,
 // CHECK: %[[GY4:.+]] = tensor.expand_shape %arg5 {{\[\[}}0], [1, 2], [3]] output_shape [1, 4, 4, 16]
 // CHECK: scf.for %{{.+}} = %c0 to %c4 step %c1 {{.+}} -> (tensor<1x4x16xf32>, tensor<1x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>)
 // CHECK: %[[Y:.+]]:2 = linalg.generic {{.+}} ins(%[[GY4]], {{.+}} outs({{.+}} : tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>)
+// CHECK: %[[E:.+]]:2 = linalg.generic {{.+}} ins(%{{.+}}, %{{.+}}, %[[Y]]#0, %[[Y]]#1 :
 // CHECK: %[[ADJ:.+]]:4 = scf.for %[[I:.+]] = %c0 to %c4 step %c1 {{.+}} -> (tensor<1x4x16xf32>, tensor<1x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>)
 // CHECK:   %[[M:.+]] = arith.subi %c3, %[[I]]
-// CHECK:   tensor.extract_slice %[[Y]]#0[0, %[[M]], 0, 0] [1, 1, 4, 16]
+// CHECK:   tensor.extract_slice %[[E]]#0[0, %[[M]], 0, 0] [1, 1, 4, 16]
 // CHECK: %[[SKIP:.+]] = linalg.generic {{.+}} ins(%[[GY4]], %{{.+}} : tensor<1x4x4x16xf32>, tensor<16xf32>)
 // CHECK: %[[UPPER:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[K]], %[[GY4]] : {{.+}} outs(%[[SKIP]] :
 // CHECK: %[[GX4:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[V]]#0, %[[V]]#1, %[[ADJ]]#2, %[[ADJ]]#3 : {{.+}} outs(%[[UPPER]] :
