@@ -93,15 +93,20 @@ llvm::Error tool::runProfileBench(const ModelConfig &config, int64_t seqLen,
                << entry.getName() << " (batch " << batch << ", L " << seqLen
                << ")\n";
   double total = 0;
+  // A progress counter rewritten in place, on a terminal only: in a log
+  // the carriage returns would run the counts together.
+  bool progress = llvm::errs().is_displayed();
   for (size_t i = 0; i < rows.size(); ++i) {
     auto t = timeIsolatedOp(rows[i].op, nullptr, options, iterations);
     if (!t)
       return t.takeError();
     rows[i].seconds = *t;
     total += *t * rows[i].count;
-    llvm::errs() << "\r" << i + 1 << "/" << rows.size();
+    if (progress)
+      llvm::errs() << "\r" << i + 1 << "/" << rows.size();
   }
-  llvm::errs() << "\n";
+  if (progress)
+    llvm::errs() << "\n";
   std::sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) {
     return a.seconds * a.count > b.seconds * b.count;
   });

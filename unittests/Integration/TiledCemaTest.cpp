@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 
 #include <array>
+#include <ostream>
 
 using namespace megalodon;
 using namespace megalodon::testing;
@@ -46,6 +47,9 @@ struct TiledCase {
   /// and lanes and stateGroup are unused.
   bool matrixForm = false;
 };
+
+/// Test output names the case rather than printing the struct's bytes.
+void PrintTo(const TiledCase &c, std::ostream *os) { *os << c.name; }
 
 /// The types of a case's x, alpha (and delta), theta, gamma, omega and
 /// complex state.
