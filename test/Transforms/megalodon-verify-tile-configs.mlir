@@ -148,6 +148,17 @@ func.func @matrix_block_with_scan_sizes(%x: tensor<1x32x64xf32>, %a: tensor<64x8
 
 // -----
 
+func.func @matrix_block_over_256(%x: tensor<1x512x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>) {
+  // expected-error @+1 {{tile config: matrix_block (512) must divide the 512 time steps and be at most 256}}
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      {megalodon.tile_config = #megalodon.tile_config<{matrix_block = 512 : i64}, source = "user">}
+      : (tensor<1x512x64xf32>, tensor<64x8x1xf32>, tensor<64x8x1xf32>, tensor<64x1x1xf32>, tensor<64x8x2xf32>, tensor<64x1xf32>)
+      -> (tensor<1x512x64xf32>, tensor<1x64x8xcomplex<f32>>)
+  return
+}
+
+// -----
+
 func.func @grad_matrix_block_too_long(%x: tensor<1x32x64xf32>, %a: tensor<64x8x1xf32>, %t: tensor<64x1x1xf32>, %g: tensor<64x8x2xf32>, %o: tensor<64x1xf32>, %gy: tensor<1x32x64xf32>) {
   // expected-error @+1 {{tile config: matrix_block (64) must divide the 32 time steps and be at most 256}}
   %gx, %ga, %gd, %gt, %gg, %go = megalodon.cema_grad %x params(%a, %a, %t, %g, %o) grad(%gy)

@@ -48,20 +48,6 @@ using namespace mlir::megalodon::detail;
 
 namespace {
 
-/// Scalar f32 arithmetic in a generic's body.
-struct ComplexArithmetic {
-  OpBuilder &b;
-  Location loc;
-  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-  /// (xRe + i xIm) (yRe + i yIm).
-  std::pair<Value, Value> cmul(Value xRe, Value xIm, Value yRe, Value yIm) {
-    return {sub(mul(xRe, yRe), mul(xIm, yIm)),
-            add(mul(xRe, yIm), mul(xIm, yRe))};
-  }
-};
-
 /// The gradient's own pieces, on top of the forward's builders.
 struct GradientBuilder : MatrixFormBuilder {
   /// Rows w(r) q^e(r) ([T, N, D] as {re, im}) for the block contractions Z
@@ -81,16 +67,12 @@ struct GradientBuilder : MatrixFormBuilder {
         {rows(pow[0], b.getIndexAttr(0), count),
          rows(pow[1], b.getIndexAttr(0), count)},
         {createEmptyF32(b, loc, rowsShape), createEmptyF32(b, loc, rowsShape)},
-        {source, source, id, id}, "ppp",
-        [&](OpBuilder &nb, Location nloc, ValueRange a) {
-          Value r = arith::IndexCastOp::create(
-              nb, nloc, nb.getI64Type(), linalg::IndexOp::create(nb, nloc, 0));
-          Value w = arith::SIToFPOp::create(nb, nloc, nb.getF32Type(), r);
+        {source, source, id, id}, "ppp", [&](BodyArithmetic &f, ValueRange a) {
           // T - 1 - r, or r + 1.
-          w = reversed ? sub(nb, nloc, createF32Constant(nb, nloc, count), w)
-                       : add(nb, nloc, w, createF32Constant(nb, nloc, 1.0));
-          return SmallVector<Value>{mul(nb, nloc, w, a[0]),
-                                    mul(nb, nloc, w, a[1])};
+          Value r = f.loopIndex(0);
+          Value w = reversed ? f.sub(f.constant(count), r)
+                             : f.add(r, f.constant(1.0));
+          return SmallVector<Value>{f.mul(w, a[0]), f.mul(w, a[1])};
         });
     if (!reversed)
       return weighted;
@@ -116,27 +98,24 @@ struct GradientBuilder : MatrixFormBuilder {
                                  const CemaCoefficients &c, ValueRange pow) {
     SmallVector<Value> decay = blockDecay(pow);
     AffineMap nd = map(2, {dim(0), dim(1)});
-    decay[1] = generic(
-        {decay[1]}, {createEmptyF32(b, loc, {shape.states, shape.channels})},
-        {nd, nd}, "pp", [&](OpBuilder &nb, Location nloc, ValueRange a) {
-          return SmallVector<Value>{arith::NegFOp::create(nb, nloc, a[0])};
-        })[0];
+    decay[1] = generic({decay[1]},
+                       {createEmptyF32(b, loc, {shape.states, shape.channels})},
+                       {nd, nd}, "pp", [&](BodyArithmetic &f, ValueRange a) {
+                         return SmallVector<Value>{f.neg(a[0])};
+                       })[0];
     // conj(gamma Y), loops (b, m, n, d).
     SmallVector<int64_t> bmnd{shape.batch, numBlocks, shape.states,
                               shape.channels};
     AffineMap id = map(4, {dim(0), dim(1), dim(2), dim(3)});
     AffineMap perState = map(4, {dim(2), dim(3)});
-    SmallVector<Value> inputs = generic(
-        {c.gammaRe, c.gammaIm, y[0], y[1]},
-        {createEmptyF32(b, loc, bmnd), createEmptyF32(b, loc, bmnd)},
-        {perState, perState, id, id, id, id}, "pppp",
-        [&](OpBuilder &nb, Location nloc, ValueRange a) {
-          Value re = sub(nb, nloc, mul(nb, nloc, a[0], a[2]),
-                         mul(nb, nloc, a[1], a[3]));
-          Value im = add(nb, nloc, mul(nb, nloc, a[0], a[3]),
-                         mul(nb, nloc, a[1], a[2]));
-          return SmallVector<Value>{re, arith::NegFOp::create(nb, nloc, im)};
-        });
+    SmallVector<Value> inputs =
+        generic({c.gammaRe, c.gammaIm, y[0], y[1]},
+                {createEmptyF32(b, loc, bmnd), createEmptyF32(b, loc, bmnd)},
+                {perState, perState, id, id, id, id}, "pppp",
+                [&](BodyArithmetic &f, ValueRange a) {
+                  auto [re, im] = f.cmul(a[0], a[1], a[2], a[3]);
+                  return SmallVector<Value>{re, f.neg(im)};
+                });
     return blockScan(initial, inputs, decay, /*backward=*/true);
   }
 
@@ -175,9 +154,8 @@ struct GradientBuilder : MatrixFormBuilder {
           Value lag = inner.generic(
               {gy4, shifted}, {createFilledF32(lb, lloc, {d}, 0.0)},
               {bmtd, bmtd, inner.map(4, {inner.dim(3)})}, "rrrp",
-              [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                return SmallVector<Value>{
-                    add(nb, nloc, a[2], mul(nb, nloc, a[0], a[1]))};
+              [&](BodyArithmetic &f, ValueRange a) {
+                return SmallVector<Value>{f.add(a[2], f.mul(a[0], a[1]))};
               })[0];
           Value next = tensor::InsertSliceOp::create(
               lb, lloc, lag, g[0], ArrayRef<OpFoldResult>{j, zero},
@@ -203,23 +181,15 @@ struct GradientBuilder : MatrixFormBuilder {
            rows(pow[1], b.getIndexAttr(0), count)},
           {createFilledF32(b, loc, nd, 0.0), createFilledF32(b, loc, nd, 0.0)},
           {jd, jnd, jnd, out, out}, "rpp",
-          [&](OpBuilder &nb, Location nloc, ValueRange a) {
+          [&](BodyArithmetic &f, ValueRange a) {
             Value gj = a[0];
             if (weighted) {
               // Row j of these lags is lag j + first.
-              Value j = arith::IndexCastOp::create(
-                  nb, nloc, nb.getI64Type(),
-                  linalg::IndexOp::create(nb, nloc, 0));
-              Value lag =
-                  add(nb, nloc,
-                      arith::SIToFPOp::create(nb, nloc, nb.getF32Type(), j),
-                      createF32Constant(nb, nloc, first));
-              gj = mul(nb, nloc, lag, gj);
+              gj = f.mul(f.add(f.loopIndex(0), f.constant(first)), gj);
             }
             // conj(q^j) g: (re g, -im g).
-            return SmallVector<Value>{
-                add(nb, nloc, a[3], mul(nb, nloc, gj, a[1])),
-                sub(nb, nloc, a[4], mul(nb, nloc, gj, a[2]))};
+            return SmallVector<Value>{f.add(a[3], f.mul(gj, a[1])),
+                                      f.sub(a[4], f.mul(gj, a[2]))};
           });
     };
     SmallVector<Value> sums = weightedSum(g, 0, block, false);
@@ -252,20 +222,12 @@ LogicalResult mlir::megalodon::detail::buildCemaGradMatrixForm(
   Location loc = op.getLoc();
   GradientBuilder form{{rewriter, loc, shape, block, shape.steps / block}};
 
-  CemaCoefficients c = form.coefficients(op.getAlpha(), op.getDelta(),
-                                         op.getTheta(), op.getGamma());
-  Value omega = parameterView(rewriter, loc, op.getOmega(), {shape.channels});
-  SmallVector<Value> pow = form.powers(c);
-  SmallVector<Value> v = form.vandermonde(c, pow);
-  Value k = form.toeplitz(c, v);
-  Value x4 = form.toBlocks(op.getX());
-  Value gy4 = form.toBlocks(op.getGy());
-
-  // The states entering the blocks, as in the forward.
-  SmallVector<Value> states =
-      form.blockScan(form.stateParts(op.getHx()), form.blockInputs(x4, v),
-                     form.blockDecay(pow));
-  SmallVector<Value> entering{states[2], states[3]};
+  // The forward's pieces; its scan gives the states entering the blocks.
+  MatrixFormBuilder::ForwardPieces fwd = form.forwardPieces(op);
+  const CemaCoefficients &c = fwd.c;
+  ArrayRef<Value> pow = fwd.pow, v = fwd.v;
+  Value x4 = fwd.x4, gy4 = form.toBlocks(op.getGy());
+  SmallVector<Value> entering{fwd.scan[2], fwd.scan[3]};
 
   // Y = sum_s q^(s+1) gy_s per block, and the adjoint's scan.
   SmallVector<Value> powersFromOne{
@@ -277,7 +239,8 @@ LogicalResult mlir::megalodon::detail::buildCemaGradMatrixForm(
   SmallVector<Value> zeta{adjoint[2], adjoint[3]};
 
   Value gx4 = form.readOut(
-      v, zeta, form.toeplitzProduct(k, gy4, form.skipTerm(gy4, omega), true),
+      v, zeta,
+      form.toeplitzProduct(fwd.k, gy4, form.skipTerm(gy4, fwd.omega), true),
       /*conjugate=*/true);
 
   // The parameter gradients' per-block pieces.
@@ -293,11 +256,9 @@ LogicalResult mlir::megalodon::detail::buildCemaGradMatrixForm(
 
   // The five sums over (b, m) of the per-block terms, [N, D] each (loops
   // (n, b, m, d), so that they vectorize over the channels).
-  MLIRContext *ctx = rewriter.getContext();
-  auto dim = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   AffineMap perBlock =
-      AffineMap::get(4, 0, {dim(1), dim(2), dim(0), dim(3)}, ctx);
-  AffineMap perState = AffineMap::get(4, 0, {dim(0), dim(3)}, ctx);
+      form.map(4, {form.dim(1), form.dim(2), form.dim(0), form.dim(3)});
+  AffineMap perState = form.map(4, {form.dim(0), form.dim(3)});
   SmallVector<Value> blockIns{
       entering[0], entering[1], y[0],      y[1],    w[0],    w[1],
       z[0],        z[1],        xr[0],     xr[1],   zeta[0], zeta[1],
@@ -308,14 +269,9 @@ LogicalResult mlir::megalodon::detail::buildCemaGradMatrixForm(
   for (int i = 0; i < 5; ++i)
     blockOuts.push_back(
         createFilledF32(rewriter, loc, {shape.states, shape.channels}, 0.0));
-  double blockSteps = double(block);
-  SmallVector<utils::IteratorType> blockLoops{
-      utils::IteratorType::parallel, utils::IteratorType::reduction,
-      utils::IteratorType::reduction, utils::IteratorType::parallel};
-  auto blockSums = linalg::GenericOp::create(
-      rewriter, loc, ValueRange(blockOuts).getTypes(), blockIns, blockOuts,
-      blockMaps, blockLoops, [&](OpBuilder &nb, Location nloc, ValueRange a) {
-        ComplexArithmetic f{nb, nloc};
+  SmallVector<Value> blockSums = form.generic(
+      blockIns, blockOuts, blockMaps, "prrp",
+      [&](BodyArithmetic &f, ValueRange a) {
         Value hRe = a[0], hIm = a[1], yRe = a[2], yIm = a[3], wRe = a[4],
               wIm = a[5], zRe = a[6], zIm = a[7], xRe = a[8], xIm = a[9],
               zetaRe = a[10], zetaIm = a[11], p = a[12], gRe = a[13],
@@ -332,35 +288,32 @@ LogicalResult mlir::megalodon::detail::buildCemaGradMatrixForm(
         Value zxRe = f.mul(p, f.add(f.mul(zetaRe, xRe), f.mul(zetaIm, xIm)));
         Value zxIm = f.mul(p, f.sub(f.mul(zetaIm, xRe), f.mul(zetaRe, xIm)));
         auto [qhRe, qhIm] = f.cmul(lRe, lIm, hRe, hIm);
-        Value steps = createF32Constant(nb, nloc, blockSteps);
+        Value steps = f.constant(double(block));
         Value lastRe =
             f.mul(steps, f.add(f.mul(qhRe, zetaRe), f.mul(qhIm, zetaIm)));
         Value lastIm =
             f.mul(steps, f.sub(f.mul(qhRe, zetaIm), f.mul(qhIm, zetaRe)));
         Value gqRe = f.add(a[18], f.add(ghzRe, f.add(zxRe, lastRe)));
         Value gqIm = f.add(a[19], f.add(f.sub(zxIm, ghzIm), lastIm));
-        linalg::YieldOp::create(nb, nloc,
-                                ValueRange{gp, gqRe, gqIm, gGammaRe, gGammaIm});
+        return SmallVector<Value>{gp, gqRe, gqIm, gGammaRe, gGammaIm};
       });
 
   // Plus the lag sums: grad p += Re(conj(gamma) S1), grad q += p conj(gamma)
   // S2, grad gamma += p S1; written [D, N] for the chain rule. Loops (d, n).
-  AffineMap dn = AffineMap::get(2, 0, {dim(0), dim(1)}, ctx);
-  AffineMap nd = AffineMap::get(2, 0, {dim(1), dim(0)}, ctx);
+  AffineMap dn = form.map(2, {form.dim(0), form.dim(1)});
+  AffineMap nd = form.map(2, {form.dim(1), form.dim(0)});
   SmallVector<Value> totalIns{c.p,    c.gammaRe, c.gammaIm, lag[0],
                               lag[1], lag[2],    lag[3]};
-  llvm::append_range(totalIns, blockSums.getResults());
+  llvm::append_range(totalIns, blockSums);
   SmallVector<AffineMap> totalMaps(12, nd);
   totalMaps.append(5, dn);
   SmallVector<Value> totalOuts;
   for (int i = 0; i < 5; ++i)
     totalOuts.push_back(
         createEmptyF32(rewriter, loc, {shape.channels, shape.states}));
-  auto totals = linalg::GenericOp::create(
-      rewriter, loc, ValueRange(totalOuts).getTypes(), totalIns, totalOuts,
-      totalMaps, parallelThenReduction(2),
-      [&](OpBuilder &nb, Location nloc, ValueRange a) {
-        ComplexArithmetic f{nb, nloc};
+  SmallVector<Value> totals = form.generic(
+      totalIns, totalOuts, totalMaps, "pp",
+      [&](BodyArithmetic &f, ValueRange a) {
         Value p = a[0], gRe = a[1], gIm = a[2], s1Re = a[3], s1Im = a[4],
               s2Re = a[5], s2Im = a[6];
         Value gp = f.add(a[7], f.add(f.mul(gRe, s1Re), f.mul(gIm, s1Im)));
@@ -370,16 +323,14 @@ LogicalResult mlir::megalodon::detail::buildCemaGradMatrixForm(
             f.add(a[9], f.mul(p, f.sub(f.mul(gRe, s2Im), f.mul(gIm, s2Re))));
         Value gGammaRe = f.add(a[10], f.mul(p, s1Re));
         Value gGammaIm = f.add(a[11], f.mul(p, s1Im));
-        linalg::YieldOp::create(nb, nloc,
-                                ValueRange{gp, gqRe, gqIm, gGammaRe, gGammaIm});
+        return SmallVector<Value>{gp, gqRe, gqIm, gGammaRe, gGammaIm};
       });
 
   SmallVector<Value> replacements{form.fromBlocks(gx4, op.getX().getType())};
   llvm::append_range(replacements,
                      storedParameterGradients(
                          rewriter, loc, op, op.getAlpha(), op.getDelta(),
-                         op.getTheta(), SmallVector<Value>(totals.getResults()),
-                         op.getX(), op.getGy(), shape));
+                         op.getTheta(), totals, op.getX(), op.getGy(), shape));
   if (op.getHx())
     replacements.push_back(
         form.complexState({adjoint[0], adjoint[1]}, op.getGHx().getType()));

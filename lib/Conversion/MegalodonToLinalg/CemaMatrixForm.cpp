@@ -48,23 +48,14 @@ LogicalResult mlir::megalodon::detail::buildCemaMatrixForm(
   Location loc = op.getLoc();
   MatrixFormBuilder form{rewriter, loc, shape, block, shape.steps / block};
 
-  CemaCoefficients c = form.coefficients(op.getAlpha(), op.getDelta(),
-                                         op.getTheta(), op.getGamma());
-  Value omega = parameterView(rewriter, loc, op.getOmega(), {shape.channels});
-  SmallVector<Value> pow = form.powers(c);
-  SmallVector<Value> v = form.vandermonde(c, pow);
-  Value k = form.toeplitz(c, v);
-  SmallVector<Value> carry = form.carryRows(c, pow);
-
-  Value x4 = form.toBlocks(op.getX());
-  SmallVector<Value> scan =
-      form.blockScan(form.stateParts(op.getHx()), form.blockInputs(x4, v),
-                     form.blockDecay(pow));
+  MatrixFormBuilder::ForwardPieces p = form.forwardPieces(op);
   Value y4 = form.readOut(
-      carry, {scan[2], scan[3]},
-      form.toeplitzProduct(k, x4, form.skipTerm(x4, omega), false), false);
+      form.carryRows(p.c, p.pow), {p.scan[2], p.scan[3]},
+      form.toeplitzProduct(p.k, p.x4, form.skipTerm(p.x4, p.omega), false),
+      false);
   Value y = form.fromBlocks(y4, op.getX().getType());
-  Value hLast = form.complexState({scan[0], scan[1]}, op.getHLast().getType());
+  Value hLast =
+      form.complexState({p.scan[0], p.scan[1]}, op.getHLast().getType());
   rewriter.replaceOp(op, {y, hLast});
   return success();
 }

@@ -36,8 +36,30 @@ inline LogicalResult requireDividingBlock(Operation *op, const CemaShape &shape,
          << " time steps (run megalodon-verify-tile-configs)";
 }
 
+/// Scalar f32 arithmetic in the body of a generic.
+struct BodyArithmetic {
+  OpBuilder &b;
+  Location loc;
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value neg(Value x) { return arith::NegFOp::create(b, loc, x); }
+  Value constant(double value) { return createF32Constant(b, loc, value); }
+  /// The index of loop `dim` as an f32.
+  Value loopIndex(unsigned dim) {
+    Value index = arith::IndexCastOp::create(
+        b, loc, b.getI64Type(), linalg::IndexOp::create(b, loc, dim));
+    return arith::SIToFPOp::create(b, loc, b.getF32Type(), index);
+  }
+  /// (xRe + i xIm) (yRe + i yIm) as {re, im}.
+  std::pair<Value, Value> cmul(Value xRe, Value xIm, Value yRe, Value yIm) {
+    return {sub(mul(xRe, yRe), mul(xIm, yIm)),
+            add(mul(xRe, yIm), mul(xIm, yRe))};
+  }
+};
+
 using BodyBuilder =
-    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
+    function_ref<SmallVector<Value>(BodyArithmetic &, ValueRange)>;
 
 /// Builders of the form's linalg.generic ops, which all index with maps
 /// that pick loops (or affine combinations of them) of one nest.
@@ -68,19 +90,10 @@ struct MatrixFormBuilder {
     auto op = linalg::GenericOp::create(
         b, loc, outs.getTypes(), ins, outs, maps, iterators,
         [&](OpBuilder &nb, Location nloc, ValueRange args) {
-          linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
+          BodyArithmetic f{nb, nloc};
+          linalg::YieldOp::create(nb, nloc, body(f, args));
         });
     return SmallVector<Value>(op.getResults());
-  }
-
-  Value mul(OpBuilder &nb, Location nloc, Value x, Value y) {
-    return arith::MulFOp::create(nb, nloc, x, y);
-  }
-  Value add(OpBuilder &nb, Location nloc, Value x, Value y) {
-    return arith::AddFOp::create(nb, nloc, x, y);
-  }
-  Value sub(OpBuilder &nb, Location nloc, Value x, Value y) {
-    return arith::SubFOp::create(nb, nloc, x, y);
   }
 
   /// Rows [first, first + count) of a [rows, N, D] tensor; as [N, D] with
@@ -137,12 +150,9 @@ struct MatrixFormBuilder {
                c.qRe, c.qIm},
               {createEmptyF32(lb, lloc, dn), createEmptyF32(lb, lloc, dn)},
               {id, id, id, id, id, id}, "pp",
-              [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                return SmallVector<Value>{
-                    sub(nb, nloc, mul(nb, nloc, a[0], a[2]),
-                        mul(nb, nloc, a[1], a[3])),
-                    add(nb, nloc, mul(nb, nloc, a[0], a[3]),
-                        mul(nb, nloc, a[1], a[2]))};
+              [&](BodyArithmetic &f, ValueRange a) {
+                auto [re, im] = f.cmul(a[0], a[1], a[2], a[3]);
+                return SmallVector<Value>{re, im};
               });
           scf::YieldOp::create(
               lb, lloc,
@@ -172,10 +182,9 @@ struct MatrixFormBuilder {
     Value reversed =
         generic({v[0], v[1], c.gammaRe, c.gammaIm},
                 {createFilledF32(b, loc, {t, d}, 0.0)}, {snd, snd, nd, nd, sd},
-                "prp", [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                  Value re = sub(nb, nloc, mul(nb, nloc, a[2], a[0]),
-                                 mul(nb, nloc, a[3], a[1]));
-                  return SmallVector<Value>{add(nb, nloc, a[4], re)};
+                "prp", [&](BodyArithmetic &f, ValueRange a) {
+                  Value re = f.sub(f.mul(a[2], a[0]), f.mul(a[3], a[1]));
+                  return SmallVector<Value>{f.add(a[4], re)};
                 })[0];
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     Value padded = tensor::InsertSliceOp::create(
@@ -218,11 +227,10 @@ struct MatrixFormBuilder {
         {rows(pow[0], first, block), rows(pow[1], first, block), c.p},
         {createEmptyF32(b, loc, tdn), createEmptyF32(b, loc, tdn)},
         {reversed, reversed, dn, id, id}, "ppp",
-        [&](OpBuilder &nb, Location nloc, ValueRange a) {
+        [&](BodyArithmetic &f, ValueRange a) {
           if (!withGain)
             return SmallVector<Value>{a[0], a[1]};
-          return SmallVector<Value>{mul(nb, nloc, a[2], a[0]),
-                                    mul(nb, nloc, a[2], a[1])};
+          return SmallVector<Value>{f.mul(a[2], a[0]), f.mul(a[2], a[1])};
         });
   }
 
@@ -237,12 +245,9 @@ struct MatrixFormBuilder {
                     c.gammaRe, c.gammaIm},
                    {createEmptyF32(b, loc, tdn), createEmptyF32(b, loc, tdn)},
                    {id, id, dn, dn, id, id}, "ppp",
-                   [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                     return SmallVector<Value>{
-                         sub(nb, nloc, mul(nb, nloc, a[2], a[0]),
-                             mul(nb, nloc, a[3], a[1])),
-                         add(nb, nloc, mul(nb, nloc, a[2], a[1]),
-                             mul(nb, nloc, a[3], a[0]))};
+                   [&](BodyArithmetic &f, ValueRange a) {
+                     auto [re, im] = f.cmul(a[2], a[3], a[0], a[1]);
+                     return SmallVector<Value>{re, im};
                    });
   }
 
@@ -259,10 +264,9 @@ struct MatrixFormBuilder {
                    {createFilledF32(b, loc, bmdn, 0.0),
                     createFilledF32(b, loc, bmdn, 0.0)},
                    {xs, vs, vs, out, out}, "pprpp",
-                   [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                     return SmallVector<Value>{
-                         add(nb, nloc, a[3], mul(nb, nloc, a[0], a[1])),
-                         add(nb, nloc, a[4], mul(nb, nloc, a[0], a[2]))};
+                   [&](BodyArithmetic &f, ValueRange a) {
+                     return SmallVector<Value>{f.add(a[3], f.mul(a[0], a[1])),
+                                               f.add(a[4], f.mul(a[0], a[2]))};
                    });
   }
 
@@ -309,13 +313,9 @@ struct MatrixFormBuilder {
           SmallVector<Value> next = inner.generic(
               {decay[0], decay[1], um[0], um[1]}, {carried[0], carried[1]},
               {nd, nd, id, id, id, id}, "ppp",
-              [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                Value re = sub(nb, nloc, mul(nb, nloc, a[0], a[4]),
-                               mul(nb, nloc, a[1], a[5]));
-                Value im = add(nb, nloc, mul(nb, nloc, a[0], a[5]),
-                               mul(nb, nloc, a[1], a[4]));
-                return SmallVector<Value>{add(nb, nloc, re, a[2]),
-                                          add(nb, nloc, im, a[3])};
+              [&](BodyArithmetic &f, ValueRange a) {
+                auto [re, im] = f.cmul(a[0], a[1], a[4], a[5]);
+                return SmallVector<Value>{f.add(re, a[2]), f.add(im, a[3])};
               });
           scf::YieldOp::create(
               lb, lloc, ValueRange{next[0], next[1], entering[0], entering[1]});
@@ -335,8 +335,8 @@ struct MatrixFormBuilder {
     AffineMap bmtd4 = map(4, {dim(0), dim(1), dim(2), dim(3)});
     return generic({v, omega}, {createEmptyF32(b, loc, bmtd)},
                    {bmtd4, map(4, {dim(3)}), bmtd4}, "pppp",
-                   [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                     return SmallVector<Value>{mul(nb, nloc, a[1], a[0])};
+                   [&](BodyArithmetic &f, ValueRange a) {
+                     return SmallVector<Value>{f.mul(a[1], a[0])};
                    })[0];
   }
 
@@ -349,9 +349,8 @@ struct MatrixFormBuilder {
     return generic({k, v}, {acc},
                    {kMap, map(5, {dim(0), dim(1), dim(3), dim(4)}),
                     map(5, {dim(0), dim(1), dim(2), dim(4)})},
-                   "ppprp", [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                     return SmallVector<Value>{
-                         add(nb, nloc, a[2], mul(nb, nloc, a[0], a[1]))};
+                   "ppprp", [&](BodyArithmetic &f, ValueRange a) {
+                     return SmallVector<Value>{f.add(a[2], f.mul(a[0], a[1]))};
                    })[0];
   }
 
@@ -365,14 +364,39 @@ struct MatrixFormBuilder {
     return generic(
         {r[0], r[1], states[0], states[1]}, {acc},
         {tnd, tnd, bmnd, bmnd, map(5, {dim(0), dim(1), dim(2), dim(4)})},
-        "ppprp", [&](OpBuilder &nb, Location nloc, ValueRange a) {
-          Value reRe = mul(nb, nloc, a[0], a[2]);
-          Value imIm = mul(nb, nloc, a[1], a[3]);
-          Value re =
-              conjugate ? add(nb, nloc, reRe, imIm) : sub(nb, nloc, reRe, imIm);
-          return SmallVector<Value>{add(nb, nloc, a[4], re)};
+        "ppprp", [&](BodyArithmetic &f, ValueRange a) {
+          Value reRe = f.mul(a[0], a[2]);
+          Value imIm = f.mul(a[1], a[3]);
+          Value re = conjugate ? f.add(reRe, imIm) : f.sub(reRe, imIm);
+          return SmallVector<Value>{f.add(a[4], re)};
         })[0];
   }
+  /// What the forward and the gradient both build first.
+  struct ForwardPieces {
+    CemaCoefficients c;
+    Value omega;             // [D]
+    SmallVector<Value> pow;  // q^0..q^T
+    SmallVector<Value> v;    // the Vandermonde rows
+    Value k;                 // the Toeplitz matrices
+    Value x4;                // x in blocks
+    SmallVector<Value> scan; // blockScan from hx over the blocks' inputs
+  };
+
+  /// The pieces of `op`, a cema or cema_grad (the same operand names).
+  template <typename CemaLikeOp> ForwardPieces forwardPieces(CemaLikeOp op) {
+    ForwardPieces f;
+    f.c = coefficients(op.getAlpha(), op.getDelta(), op.getTheta(),
+                       op.getGamma());
+    f.omega = parameterView(b, loc, op.getOmega(), {shape.channels});
+    f.pow = powers(f.c);
+    f.v = vandermonde(f.c, f.pow);
+    f.k = toeplitz(f.c, f.v);
+    f.x4 = toBlocks(op.getX());
+    f.scan = blockScan(stateParts(op.getHx()), blockInputs(f.x4, f.v),
+                       blockDecay(f.pow));
+    return f;
+  }
+
   /// `value` [B, L, D] as [B, M, T, D] (blocks of T steps), and back.
   Value toBlocks(Value value) {
     auto type = RankedTensorType::get(

@@ -92,9 +92,9 @@ func.func @tiled_grad(%x: tensor<2x37x32xf32>, %a: tensor<32x8x1xf32>, %t: tenso
 // A config of matrix_block = 8 selects the block (matrix) form: the powers
 // q^0..q^8 by a loop of complex products; the Vandermonde rows p q^(7-s)
 // (read in reverse); the reversed kernel, a reduction over the states; the
-// Toeplitz matrices copied row by row from it; C = gamma q^(t+1) from rows
-// 1..8 of the powers; each block's input into the state at its end (a
-// contraction over its 8 steps); a scan over the 4 blocks only; and the
+// Toeplitz matrices copied row by row from it; each block's input into the
+// state at its end (a contraction over its 8 steps); a scan over the 4
+// blocks only; C = gamma q^(t+1) from rows 1..8 of the powers; and the
 // output as omega x plus two contractions, over the block's steps (K) and
 // over the states (C with the state entering the block).
 
@@ -107,14 +107,14 @@ func.func @tiled_grad(%x: tensor<2x37x32xf32>, %a: tensor<32x8x1xf32>, %t: tenso
 // CHECK:   %[[FIRST:.+]] = arith.subi %c7, %[[T]]
 // CHECK:   %[[ROW:.+]] = tensor.extract_slice %[[PAD]][%[[FIRST]], 0] [8, 16] [1, 1]
 // CHECK:   tensor.insert_slice %[[ROW]] into %[[KA]][%[[T]], 0, 0] [1, 8, 16] [1, 1, 1]
-// CHECK: tensor.extract_slice %[[POW]]#0[1, 0, 0] [8, 4, 16] [1, 1, 1]
-// CHECK: %[[C:.+]]:2 = linalg.generic
 // CHECK: %[[X4:.+]] = tensor.expand_shape %arg0 {{\[\[}}0], [1, 2], [3]] output_shape [2, 4, 8, 16]
 // CHECK: %[[U:.+]]:2 = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel"]} ins(%[[X4]], %[[V]]#0, %[[V]]#1 : {{.+}} outs(%{{.+}}, %{{.+}} : tensor<2x4x4x16xf32>, tensor<2x4x4x16xf32>)
 // CHECK: %[[SCAN:.+]]:4 = scf.for %[[M:.+]] = %c0 to %c4 step %c1 iter_args(%[[HRE:.+]] = %{{.+}}, %[[HIM:.+]] = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}})
 // CHECK:   tensor.insert_slice %[[HRE]] into %{{.+}}[0, %[[M]], 0, 0] [2, 1, 4, 16]
 // CHECK:   tensor.extract_slice %[[U]]#0[0, %[[M]], 0, 0] [2, 1, 4, 16]
 // CHECK:   linalg.generic {{.+}} outs(%[[HRE]], %[[HIM]] :
+// CHECK: tensor.extract_slice %[[POW]]#0[1, 0, 0] [8, 4, 16] [1, 1, 1]
+// CHECK: %[[C:.+]]:2 = linalg.generic
 // CHECK: %[[SKIP:.+]] = linalg.generic {{.+}} ins(%[[X4]], %{{.+}} : tensor<2x4x8x16xf32>, tensor<16xf32>)
 // CHECK: %[[INTRA:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[K]], %[[X4]] : {{.+}} outs(%[[SKIP]] :
 // CHECK: %[[Y4:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[C]]#0, %[[C]]#1, %[[SCAN]]#2, %[[SCAN]]#3 : {{.+}} outs(%[[INTRA]] :
@@ -144,8 +144,8 @@ func.func @matrix(%x: tensor<2x32x16xf32>, %a: tensor<16x4x1xf32>,
 // CHECK: %[[V:.+]]:2 = linalg.generic {{.+}} ins({{.+}} : tensor<4x4x16xf32>, tensor<4x4x16xf32>, tensor<4x16xf32>)
 // CHECK: %[[K:.+]] = scf.for %{{.+}} = %c0 to %c4 step %c1 {{.+}} -> (tensor<4x4x16xf32>)
 // CHECK: %[[X4:.+]] = tensor.expand_shape %arg0 {{\[\[}}0], [1, 2], [3]] output_shape [1, 4, 4, 16]
-// CHECK: %[[GY4:.+]] = tensor.expand_shape %arg5 {{\[\[}}0], [1, 2], [3]] output_shape [1, 4, 4, 16]
 // CHECK: scf.for %{{.+}} = %c0 to %c4 step %c1 {{.+}} -> (tensor<1x4x16xf32>, tensor<1x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>)
+// CHECK: %[[GY4:.+]] = tensor.expand_shape %arg5 {{\[\[}}0], [1, 2], [3]] output_shape [1, 4, 4, 16]
 // CHECK: %[[Y:.+]]:2 = linalg.generic {{.+}} ins(%[[GY4]], {{.+}} outs({{.+}} : tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>)
 // CHECK: %[[E:.+]]:2 = linalg.generic {{.+}} ins(%{{.+}}, %{{.+}}, %[[Y]]#0, %[[Y]]#1 :
 // CHECK: %[[ADJ:.+]]:4 = scf.for %[[I:.+]] = %c0 to %c4 step %c1 {{.+}} -> (tensor<1x4x16xf32>, tensor<1x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>)
