@@ -89,6 +89,7 @@ void megalodon::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createMapLoopsToGpu(map));
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGpuModules());
+  pm.addNestedPass<gpu::GPUModuleOp>(createHintBlockKernelOccupancy());
   if (!options.serialize)
     return;
 

@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GpuKernelForms.h"
+
 #include "megalodon/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -24,11 +26,19 @@ namespace mlir::megalodon {
 } // namespace mlir::megalodon
 
 using namespace mlir;
+namespace kernels = mlir::megalodon::detail;
 
 namespace {
 constexpr llvm::StringLiteral kSyncFunction = "megalodon_gpu_sync";
 constexpr llvm::StringLiteral kFreeFunction = "megalodon_gpu_free";
 
+struct KernelLimits {
+  int64_t blockSize;
+  /// Iterations of one parallel phase of a nest that runs in one block.
+  int64_t maxBlockWork;
+};
+
+/// Whether a parallel loop is nested in `op` (other than `op` itself).
 bool containsParallelLoop(Operation *op) {
   bool found = false;
   op->walk([&](scf::ParallelOp inner) {
@@ -38,28 +48,9 @@ bool containsParallelLoop(Operation *op) {
   return found;
 }
 
-/// Replaces `loop` by a nest of scf.for loops with the same body and returns
-/// the outermost one.
-FailureOr<scf::ForOp> serialize(scf::ParallelOp loop) {
-  if (loop.getNumResults() != 0)
-    return loop.emitOpError("with reductions cannot be serialized");
-  OpBuilder builder(loop);
-  IRMapping mapping;
-  scf::ForOp outermost;
-  for (auto [lb, ub, step, iv] :
-       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep(),
-                 loop.getInductionVars())) {
-    auto nested = scf::ForOp::create(builder, loop.getLoc(), lb, ub, step);
-    mapping.map(iv, nested.getInductionVar());
-    if (!outermost)
-      outermost = nested;
-    builder.setInsertionPoint(nested.getBody()->getTerminator());
-  }
-  for (Operation &op : loop.getBody()->without_terminator())
-    builder.clone(op, mapping);
-  loop.erase();
-  return outermost;
-}
+} // namespace
+
+namespace {
 
 /// Replaces `loop` (no parallel loop inside) by a gpu.launch with one thread
 /// per iteration.
@@ -73,15 +64,7 @@ LogicalResult launch(scf::ParallelOp loop, int64_t blockSize) {
   };
   // Trip counts, computed on the host (they may be dynamic).
   SmallVector<Value> trips;
-  Value total = constant(1);
-  for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(),
-                                       loop.getUpperBound(), loop.getStep())) {
-    Value span = arith::SubIOp::create(builder, loc, ub, lb);
-    Value trip = arith::CeilDivSIOp::create(builder, loc, span, step);
-    trip = arith::MaxSIOp::create(builder, loc, trip, constant(0));
-    trips.push_back(trip);
-    total = arith::MulIOp::create(builder, loc, total, trip);
-  }
+  Value total = kernels::tripCounts(builder, loc, loop, trips);
   Value threads = constant(blockSize);
   Value grid = arith::CeilDivSIOp::create(builder, loc, total, threads);
   // A grid of zero blocks is a launch error; one block of masked threads
@@ -102,18 +85,7 @@ LogicalResult launch(scf::ParallelOp loop, int64_t blockSize) {
 
   builder.setInsertionPointToStart(&guard.getThenRegion().front());
   IRMapping mapping;
-  Value rest = id;
-  for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
-    Value index = d == 0 ? rest
-                         : arith::RemSIOp::create(builder, loc, rest, trips[d])
-                               .getResult();
-    if (d != 0)
-      rest = arith::DivSIOp::create(builder, loc, rest, trips[d]);
-    Value iv = arith::AddIOp::create(
-        builder, loc, loop.getLowerBound()[d],
-        arith::MulIOp::create(builder, loc, index, loop.getStep()[d]));
-    mapping.map(loop.getInductionVars()[d], iv);
-  }
+  kernels::delinearize(builder, loc, id, trips, loop, mapping);
   for (Operation &op : loop.getBody()->without_terminator())
     builder.clone(op, mapping);
   loop.erase();
@@ -122,24 +94,33 @@ LogicalResult launch(scf::ParallelOp loop, int64_t blockSize) {
 
 /// Forms kernels from the parallel loops of `block` and of the host loops
 /// and branches inside it.
-LogicalResult formKernels(Block &block, int64_t blockSize) {
+LogicalResult formKernels(Block &block, const KernelLimits &limits,
+                          func::FuncOp free) {
   for (Operation &op : llvm::make_early_inc_range(block)) {
     if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
       if (!containsParallelLoop(loop)) {
-        if (failed(launch(loop, blockSize)))
+        if (failed(launch(loop, limits.blockSize)))
           return failure();
         continue;
       }
-      FailureOr<scf::ForOp> serial = serialize(loop);
-      if (failed(serial) || failed(formKernels(*serial->getBody(), blockSize)))
+      if (kernels::formBlockKernel(loop, limits.blockSize, limits.maxBlockWork,
+                                   free))
+        continue;
+      FailureOr<scf::ForOp> serial = kernels::serializeParallelLoop(loop);
+      if (failed(serial) ||
+          failed(formKernels(*serial->getBody(), limits, free)))
         return failure();
       continue;
     }
     if (isa<gpu::LaunchOp>(op))
       continue;
+    if (isa<scf::ForOp>(op) && containsParallelLoop(&op) &&
+        kernels::formBlockKernel(&op, limits.blockSize, limits.maxBlockWork,
+                                 free))
+      continue;
     for (Region &region : op.getRegions())
       for (Block &inner : region)
-        if (failed(formKernels(inner, blockSize)))
+        if (failed(formKernels(inner, limits, free)))
           return failure();
   }
   return success();
@@ -149,18 +130,6 @@ bool isInsideKernel(Operation *op) {
   return op->getParentOfType<gpu::LaunchOp>() != nullptr;
 }
 
-/// Frees a host-shared buffer. gpu.dealloc has no synchronous lowering, so
-/// the runtime's free takes the buffer's address; it returns the memory to a
-/// pool whose reuse is ordered after the launches already on the stream.
-void emitFree(OpBuilder &builder, Location loc, Value memref,
-              func::FuncOp free) {
-  Value address =
-      memref::ExtractAlignedPointerAsIndexOp::create(builder, loc, memref);
-  Value word = arith::IndexCastOp::create(builder, loc,
-                                          builder.getI64Type(), address);
-  func::CallOp::create(builder, loc, free, word);
-}
-
 /// Frees `memref` before every return of `func` (buffers that live as long
 /// as the call).
 void freeAtReturns(func::FuncOp func, Location loc, Value memref,
@@ -168,7 +137,7 @@ void freeAtReturns(func::FuncOp func, Location loc, Value memref,
   for (Block &block : func.getBody())
     if (auto ret = dyn_cast<func::ReturnOp>(block.getTerminator())) {
       OpBuilder atReturn(ret);
-      emitFree(atReturn, loc, memref, free);
+      kernels::emitGpuFree(atReturn, loc, memref, free);
     }
 }
 
@@ -205,7 +174,7 @@ LogicalResult rewriteHostBuffers(func::FuncOp func, func::FuncOp free) {
   }
   for (Operation *op : deallocs) {
     OpBuilder builder(op);
-    emitFree(builder, op->getLoc(), op->getOperand(0), free);
+    kernels::emitGpuFree(builder, op->getLoc(), op->getOperand(0), free);
     op->erase();
   }
   // Constant tables live in the host library's data; kernels read a copy.
@@ -311,7 +280,7 @@ struct MapLoopsToGpuPass
     func::FuncOp free = declare(kFreeFunction, builder.getI64Type());
     for (func::FuncOp func : functions) {
       for (Block &block : func.getBody())
-        if (failed(formKernels(block, blockSize)))
+        if (failed(formKernels(block, {blockSize, maxBlockWork}, free)))
           return signalPassFailure();
       if (failed(rewriteHostBuffers(func, free)))
         return signalPassFailure();

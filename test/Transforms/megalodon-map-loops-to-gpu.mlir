@@ -4,6 +4,9 @@
 // RUN:   --megalodon-map-loops-to-gpu="block-size=2048" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=BAD-BLOCK
 // BAD-BLOCK: block-size must be in [1, 1024], got 2048
+// RUN: megalodon-opt %s --split-input-file --verify-diagnostics \
+// RUN:   --megalodon-map-loops-to-gpu="block-size=128 max-block-work=4" \
+// RUN:   | FileCheck %s --check-prefix=HOST
 
 // The runtime's calls, declared once.
 // CHECK: module attributes {gpu.container_module}
@@ -41,43 +44,168 @@ func.func @elementwise(%a: memref<4x100xf32>, %b: memref<4x100xf32>) {
 // CHECK:      call @megalodon_gpu_sync()
 // CHECK-NEXT: return
 
-// A parallel loop around parallel loops (attention's chunk loop) runs on the
-// host; the loops inside become kernels. Host buffers are shared and freed
-// through the runtime; the host reads a scalar only after a sync.
-// CHECK-LABEL: func.func @nested
-func.func @nested(%a: memref<2x8xf32>, %out: memref<f32>) {
+// A parallel loop around parallel loops (attention's chunk loop) is one
+// kernel with a block per chunk: each parallel loop inside is spread over
+// the block's threads, with a barrier between them, and the chunk's buffer
+// is the block's slice of one shared allocation, freed after the launch.
+// With max-block-work below the inner loops' 8 iterations, the chunk loop
+// runs on the host instead and each inner loop is a kernel of its own.
+// CHECK-LABEL: func.func @chunks
+// HOST-LABEL: func.func @chunks
+func.func @chunks(%a: memref<2x8xf32>, %out: memref<2x8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
   %c8 = arith.constant 8 : index
-  %buf = memref.alloc() : memref<8xf32>
   scf.parallel (%chunk) = (%c0) to (%c2) step (%c1) {
+    %buf = memref.alloc() : memref<8xf32>
     scf.parallel (%k) = (%c0) to (%c8) step (%c1) {
       %x = memref.load %a[%chunk, %k] : memref<2x8xf32>
       memref.store %x, %buf[%k] : memref<8xf32>
       scf.reduce
     }
+    scf.parallel (%k) = (%c0) to (%c8) step (%c1) {
+      %r = arith.subi %c8, %k : index
+      %j = arith.subi %r, %c1 : index
+      %x = memref.load %buf[%j] : memref<8xf32>
+      memref.store %x, %out[%chunk, %k] : memref<2x8xf32>
+      scf.reduce
+    }
+    memref.dealloc %buf : memref<8xf32>
     scf.reduce
   }
-  %v = memref.load %buf[%c0] : memref<8xf32>
-  memref.store %v, %out[] : memref<f32>
-  memref.dealloc %buf : memref<8xf32>
   return
 }
-// CHECK:      %[[BUF:.*]] = gpu.alloc  host_shared () : memref<8xf32>
-// CHECK:      scf.for %[[CHUNK:.*]] = %c0 to %c2 step %c1 {
-// CHECK:        gpu.launch
-// CHECK:          memref.load %{{.*}}[%[[CHUNK]], %{{.*}}]
-// CHECK:      }
-// CHECK:      call @megalodon_gpu_sync()
-// CHECK-NEXT: memref.load %[[BUF]][%c0]
-// CHECK-NOT:  call @megalodon_gpu_sync()
-// CHECK:      memref.store
-// CHECK:      %[[ADDRESS:.*]] = memref.extract_aligned_pointer_as_index %[[BUF]]
+// CHECK:      %[[SLICE:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// CHECK:      %[[BYTES:.*]] = arith.muli %[[BLOCKS:.*]], %[[SLICE]]
+// CHECK:      %[[SCRATCH:.*]] = gpu.alloc  host_shared (%[[BYTES]]) : memref<?xi8>
+// CHECK:      gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[BLOCKS]], {{.*}} threads({{.*}}) in (%{{.*}} = %c128
+// CHECK:        %[[BASE:.*]] = arith.muli %[[BX]], %[[SLICE]]
+// CHECK:        %[[SHIFT:.*]] = arith.addi %[[BASE]], %{{.*}}
+// CHECK:        %[[BUF:.*]] = memref.view %[[SCRATCH]][%[[SHIFT]]][] : memref<?xi8> to memref<8xf32>
+// CHECK:        %[[TX:.*]] = gpu.thread_id  x
+// CHECK:        %[[NX:.*]] = gpu.block_dim  x
+// CHECK:        scf.for %[[I:.*]] = %[[TX]] to %{{.*}} step %[[NX]] {
+// CHECK:          memref.load %{{.*}}[%[[CHUNK:.*]], %{{.*}}]
+// CHECK:          memref.store %{{.*}}, %[[BUF]]
+// CHECK:        }
+// CHECK-NEXT:   gpu.barrier
+// CHECK:        scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:          memref.load %[[BUF]]
+// CHECK:        }
+// CHECK-NOT:    gpu.barrier
+// CHECK-NOT:    memref.dealloc
+// CHECK:        gpu.terminator
+// CHECK:      %[[ADDRESS:.*]] = memref.extract_aligned_pointer_as_index %[[SCRATCH]]
 // CHECK:      %[[WORD:.*]] = arith.index_cast %[[ADDRESS]] : index to i64
 // CHECK:      call @megalodon_gpu_free(%[[WORD]])
-// CHECK-NOT:  call @megalodon_gpu_sync()
-// CHECK:      return
+// CHECK:      call @megalodon_gpu_sync()
+// CHECK-NEXT: return
+// HOST:       %[[BUF:.*]] = gpu.alloc  host_shared () : memref<8xf32>
+// HOST:       gpu.launch
+// HOST:         memref.store %{{.*}}, %[[BUF]]
+// HOST:       gpu.launch
+// HOST:         memref.load %[[BUF]]
+// HOST:       }
+// HOST:       call @megalodon_gpu_free
+// HOST:       }
+// HOST:       call @megalodon_gpu_sync()
+// HOST-NEXT:  return
+
+// A scan over time (timestep_norm's): the host loop with a counter and a
+// parallel loop per step is one kernel of one block that runs the whole
+// loop. Every thread reads the counter; thread 0 alone stores its new
+// value, between barriers; the host reads the result after a sync.
+// CHECK-LABEL: func.func @scan
+func.func @scan(%x: memref<16x4xf32>, %count: memref<i64>,
+                %state: memref<4xf32>, %out: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %one = arith.constant 1 : i64
+  scf.for %t = %c0 to %c16 step %c1 {
+    %n = memref.load %count[] : memref<i64>
+    %n1 = arith.addi %n, %one : i64
+    memref.store %n1, %count[] : memref<i64>
+    %w = arith.sitofp %n1 : i64 to f32
+    scf.parallel (%g) = (%c0) to (%c4) step (%c1) {
+      %v = memref.load %x[%t, %g] : memref<16x4xf32>
+      %s = memref.load %state[%g] : memref<4xf32>
+      %d = arith.subf %v, %s : f32
+      %u = arith.divf %d, %w : f32
+      %s1 = arith.addf %s, %u : f32
+      memref.store %s1, %state[%g] : memref<4xf32>
+      scf.reduce
+    }
+  }
+  %r = memref.load %state[%c0] : memref<4xf32>
+  memref.store %r, %out[] : memref<f32>
+  return
+}
+// CHECK:      gpu.launch blocks({{.*}}) in (%{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads({{.*}}) in (%{{.*}} = %c128
+// CHECK-NEXT:   scf.for %[[T:.*]] = %c0 to %c16 step %c1 {
+// CHECK-NEXT:     %[[N:.*]] = memref.load %{{.*}}[] : memref<i64>
+// CHECK-NEXT:     %[[N1:.*]] = arith.addi %[[N]]
+// CHECK-NEXT:     gpu.barrier
+// CHECK-NEXT:     %[[TX:.*]] = gpu.thread_id  x
+// CHECK:          %[[IS0:.*]] = arith.cmpi eq, %[[TX]], %{{.*}}
+// CHECK-NEXT:     scf.if %[[IS0]] {
+// CHECK-NEXT:       memref.store %[[N1]], %{{.*}}[] : memref<i64>
+// CHECK-NEXT:     }
+// CHECK-NEXT:     gpu.barrier
+// CHECK:          scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:            memref.load %{{.*}}[%[[T]], %{{.*}}]
+// CHECK:          }
+// CHECK-NEXT:     gpu.barrier
+// CHECK-NEXT:   }
+// CHECK-NEXT:   gpu.terminator
+// CHECK:      call @megalodon_gpu_sync()
+// CHECK-NEXT: memref.load
+
+// Nests the block form does not take stay host loops around kernels: a
+// parallel loop whose trip count is only known at run time (it may exceed
+// what one block should do), and a host call inside the loop.
+// CHECK-LABEL: func.func @dynamic_phase
+func.func @dynamic_phase(%n: index, %x: memref<16x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %t = %c0 to %c16 step %c1 {
+    scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+      memref.store %zero, %x[%t, %i] : memref<16x?xf32>
+      scf.reduce
+    }
+  }
+  return
+}
+// CHECK:      scf.for
+// CHECK:        gpu.launch
+// CHECK-NOT:      gpu.barrier
+// CHECK:      call @megalodon_gpu_sync()
+
+func.func private @observe(index)
+// CHECK-LABEL: func.func @host_call
+func.func @host_call(%x: memref<16x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %t = %c0 to %c16 step %c1 {
+    func.call @observe(%t) : (index) -> ()
+    scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+      memref.store %zero, %x[%t, %i] : memref<16x4xf32>
+      scf.reduce
+    }
+  }
+  return
+}
+// CHECK:      scf.for
+// CHECK:        call @observe
+// CHECK:        gpu.launch
+// CHECK-NOT:      gpu.barrier
 
 // Constant tables are copied out of the host library's data.
 // CHECK-LABEL: func.func @lookup

@@ -493,9 +493,18 @@ def MapLoopsToGpu : Pass<"megalodon-map-loops-to-gpu", "::mlir::ModuleOp"> {
       `block-size` threads each take consecutive iterations (the innermost
       dimension varies fastest, so neighbouring threads touch neighbouring
       elements), and a guard masks the ragged last block;
-    * a parallel loop that encloses other parallel loops runs as a
-      sequential host loop, so that the loops it encloses (attention's
-      per-chunk products, softmax and reductions) each get the whole GPU;
+    * a loop nest whose parallel loops sit inside a sequential loop (the
+      scans over time) or inside another parallel loop (attention's chunk
+      loop) becomes one kernel when each of its parallel loops has at most
+      `max-block-work` iterations: a block per iteration of the outer
+      parallel loop (one block for a sequential loop) runs the nest's
+      sequential code in every thread, spreads each parallel loop over its
+      threads with barriers around it, makes the sequential code's stores
+      from thread 0, and takes the nest's buffers from a per-block slice of
+      one host-shared allocation (BlockKernels.cpp);
+    * any other parallel loop that encloses parallel loops runs as a
+      sequential host loop, so that the loops it encloses each get the
+      whole GPU;
     * host buffers become `gpu.alloc host_shared` (memory both processors
       address), constant globals are copied into such buffers, and
       `memref.alloca` at host level becomes such an allocation too;
@@ -516,6 +525,9 @@ def MapLoopsToGpu : Pass<"megalodon-map-loops-to-gpu", "::mlir::ModuleOp"> {
   let options = [
     Option<"blockSize", "block-size", "int64_t", "256",
            "Threads per block of every formed kernel">,
+    Option<"maxBlockWork", "max-block-work", "int64_t", "65536",
+           "Most iterations of one parallel loop in a nest that runs in one "
+           "block (0: every nest launches its parallel loops from the host)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
@@ -569,6 +581,31 @@ def DefineLibdeviceFunctions
     names it.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def HintBlockKernelOccupancy
+    : Pass<"megalodon-hint-block-kernel-occupancy", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Let kernels with barriers use registers for fewer resident blocks";
+  let description = [{
+    A kernel whose blocks synchronize (the block form of
+    `megalodon-map-loops-to-gpu`: a whole loop nest per block) keeps its
+    sequential code's values live across many phases. Given only the
+    block size (`.maxntid`), ptxas caps registers as if many such blocks had
+    to share an SM and spills; the spills sit inside the scans' time loops.
+    This pass marks every kernel that contains a `gpu.barrier` with
+    `nvvm.minctasm = blocks-per-sm` (PTX `.minnctapersm`), so that ptxas
+    budgets registers for that many resident blocks instead.
+
+    ```mlir
+    gpu.func @k() kernel { ... gpu.barrier ... }
+    // becomes
+    gpu.func @k() kernel attributes {nvvm.minctasm = 2 : i32} { ... }
+    ```
+  }];
+  let options = [
+    Option<"blocksPerSm", "blocks-per-sm", "int64_t", "2",
+           "Resident blocks per SM that register allocation must allow">,
+  ];
 }
 
 def ScopeLaunchStack : Pass<"megalodon-scope-launch-stack", "::mlir::ModuleOp"> {

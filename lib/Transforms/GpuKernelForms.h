@@ -1,0 +1,58 @@
+//===- GpuKernelForms.h - Kernel forms of megalodon-map-loops-to-gpu ------===//
+//
+// The pieces of megalodon-map-loops-to-gpu that several of its kernel forms
+// share (MapLoopsToGpu.cpp forms one-thread-per-iteration kernels,
+// BlockKernels.cpp forms kernels whose blocks run whole loop nests).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MEGALODON_LIB_TRANSFORMS_GPUKERNELFORMS_H
+#define MEGALODON_LIB_TRANSFORMS_GPUKERNELFORMS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir {
+class IRMapping;
+} // namespace mlir
+
+namespace mlir::megalodon::detail {
+
+/// Trip counts of `loop` per dimension (into `trips`) and their product,
+/// built at the builder's insertion point.
+Value tripCounts(OpBuilder &builder, Location loc, scf::ParallelOp loop,
+                 SmallVectorImpl<Value> &trips);
+
+/// Maps the induction variables of `loop` in `mapping` to the linearized
+/// iteration `id` (the last dimension varies fastest).
+void delinearize(OpBuilder &builder, Location loc, Value id, ValueRange trips,
+                 scf::ParallelOp loop, IRMapping &mapping);
+
+/// Replaces `loop` by a nest of scf.for loops with the same body and returns
+/// the outermost one.
+FailureOr<scf::ForOp> serializeParallelLoop(scf::ParallelOp loop);
+
+/// Frees a host-shared buffer through the runtime's `free` (stream-ordered:
+/// the memory is reused only after the launches already on the stream).
+void emitGpuFree(OpBuilder &builder, Location loc, Value memref,
+                 func::FuncOp free);
+
+/// Turns the loop nest `nest` (an scf.parallel that contains parallel loops,
+/// or a host scf.for that does) into one kernel whose blocks each run the
+/// nest's body for one iteration of `nest` (an scf.for runs in one block):
+/// the sequential code of the body runs in every thread of the block, the
+/// parallel loops inside are spread over the block's threads with a barrier
+/// after each, stores of the sequential code are made by thread 0, and the
+/// body's buffers become per-block slices of one host-shared buffer (freed
+/// through `free` after the launch). Returns false, and leaves the IR as it
+/// was, when the nest has no such form: a parallel phase with more than
+/// `maxBlockWork` iterations or a dynamic trip count, an operation the
+/// kernel cannot run (calls, constant globals, buffers inside the parallel
+/// loops or sized inside the nest), or loop results.
+bool formBlockKernel(Operation *nest, int64_t blockSize, int64_t maxBlockWork,
+                     func::FuncOp free);
+
+} // namespace mlir::megalodon::detail
+
+#endif // MEGALODON_LIB_TRANSFORMS_GPUKERNELFORMS_H
