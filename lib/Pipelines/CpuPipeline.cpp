@@ -95,6 +95,37 @@ void megalodon::buildBufferizationStage(OpPassManager &pm) {
   pm.addPass(createFreeParallelBuffers());
 }
 
+void megalodon::buildLoweringToLLVMStage(OpPassManager &pm, bool openmp) {
+  pm.addPass(createForallToForLoopPass());
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  // Vectors: reductions into elementwise ops plus one horizontal reduction,
+  // n-D transfers into unrolled 1-D ones (a loop would put allocas inside
+  // loops), the rest straight to LLVM vector types.
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+  VectorTransferToSCFOptions transfers;
+  transfers.enableFullUnroll();
+  pm.addPass(createConvertVectorToSCFPass(transfers));
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertComplexToStandardPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  // Horizontal sums as trees instead of a chain of scalar adds.
+  vectorToLLVM.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  pm.addPass(createConvertComplexToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  if (openmp)
+    pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
 void megalodon::buildCpuPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
   // Stage 0: optionally, row blocks across ops (before the tile configs:
@@ -185,34 +216,7 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
     pm.addPass(createConvertSCFToOpenMPPass(openmp));
     pm.addPass(createCanonicalizerPass());
   }
-  pm.addPass(createForallToForLoopPass());
-  pm.addPass(createConvertBufferizationToMemRefPass());
-  // Vectors: reductions into elementwise ops plus one horizontal reduction,
-  // n-D transfers into unrolled 1-D ones (a loop would put allocas inside
-  // loops), the rest straight to LLVM vector types.
-  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
-  VectorTransferToSCFOptions transfers;
-  transfers.enableFullUnroll();
-  pm.addPass(createConvertVectorToSCFPass(transfers));
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertComplexToStandardPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  ConvertVectorToLLVMPassOptions vectorToLLVM;
-  // Horizontal sums as trees instead of a chain of scalar adds.
-  vectorToLLVM.reassociateFPReductions = true;
-  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
-  pm.addPass(createConvertComplexToLLVMPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  if (parallel)
-    pm.addPass(createConvertOpenMPToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createUBToLLVMConversionPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
+  buildLoweringToLLVMStage(pm, /*openmp=*/parallel);
 }
 
 void megalodon::registerCpuPipeline() {

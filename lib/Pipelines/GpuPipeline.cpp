@@ -85,8 +85,14 @@ void megalodon::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());
   MapLoopsToGpuOptions map;
-  map.blockSize = options.blockSize;
+  map.blockSize = options.emulate ? 1 : options.blockSize;
   pm.addPass(createMapLoopsToGpu(map));
+  if (options.emulate) {
+    pm.addPass(createEmulateGpuLaunches());
+    pm.addPass(createCanonicalizerPass());
+    buildLoweringToLLVMStage(pm, /*openmp=*/false);
+    return;
+  }
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGpuModules());
   pm.addNestedPass<gpu::GPUModuleOp>(createHintBlockKernelOccupancy());

@@ -1,6 +1,8 @@
 // RUN: megalodon-opt %s --megalodon-gpu-pipeline="serialize=false" | FileCheck %s --check-prefix=GPU
+// RUN: megalodon-opt %s --megalodon-gpu-pipeline="serialize=false" | FileCheck %s --check-prefix=SCAN
 // RUN: megalodon-opt %s --megalodon-gpu-pipeline | FileCheck %s --check-prefix=PTX
 // RUN: megalodon-opt %s --megalodon-gpu-pipeline="chip=sm_80" | FileCheck %s --check-prefix=SM80
+// RUN: megalodon-opt %s --megalodon-gpu-pipeline="emulate=1" | FileCheck %s --check-prefix=EMU
 
 // The GPU pipeline, stage by stage: the same linalg and bufferization as on
 // the CPU, then one kernel per parallel loop nest, outlined into one
@@ -42,4 +44,30 @@ func.func @block(%x: tensor<1x8x16xf32>, %w: tensor<16xf32>) -> tensor<1x8x16xf3
   %s = megalodon.silu %n : tensor<1x8x16xf32>
   %y = megalodon.add %x, %s : tensor<1x8x16xf32>
   return %y : tensor<1x8x16xf32>
+}
+
+// A scan over time (timestep_norm) is one kernel: a single block runs the
+// loop over the 16 positions, its phases separated by barriers, and ptxas
+// is told to budget registers for two resident blocks.
+// SCAN: gpu.func @scan_kernel{{.*}} kernel attributes {{{.*}}nvvm.minctasm = 2
+// SCAN: scf.for
+// SCAN: scf.for %{{.*}} = %thread_id_x{{.*}} to %{{.*}} step %block_dim_x
+// SCAN: gpu.barrier
+// SCAN-LABEL: func.func @scan
+// SCAN-NOT: scf.for
+// SCAN: return
+// PTX: .visible .entry scan_kernel
+// PTX-SAME: .minnctapersm 2
+// PTX-SAME: bar.sync
+// The same kernels, one thread per block, as host loops for the CPU.
+// EMU-NOT: gpu.
+// EMU: llvm.func @scan(
+// EMU-NOT: gpu.
+func.func @scan(%x: tensor<1x16x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>)
+    -> tensor<1x16x8xf32> attributes {llvm.emit_c_interface} {
+  %y, %n, %m, %v = megalodon.timestep_norm %x, %w, %b
+      {num_groups = 2 : i64, eps = 1.0e-05 : f64}
+      : (tensor<1x16x8xf32>, tensor<8xf32>, tensor<8xf32>)
+      -> (tensor<1x16x8xf32>, tensor<1xi64>, tensor<1x2xf32>, tensor<1x2xf32>)
+  return %y : tensor<1x16x8xf32>
 }

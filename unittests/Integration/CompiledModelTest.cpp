@@ -3,7 +3,8 @@
 // Every number a user gets comes from compiled code, so compiled @forward and
 // @loss are checked against the reference interpreter on the tiny and small
 // configurations, for L < C, L = C and L = 4C, batch 1 and 2 (and with
-// prologue fusion and graph row blocks, which are off by default):
+// prologue fusion and graph row blocks, which are off by default, and with
+// the GPU pipeline's kernels emulated on the host):
 // loss relative error <= 1e-5, logits max absolute error <= 5e-4.
 //
 //===----------------------------------------------------------------------===//
@@ -33,6 +34,9 @@ struct Case {
   /// forms that are off by default, and the suffix naming them.
   const char *pipelineOptions = "";
   const char *optionsName = "";
+  /// CpuCompileOptions::backend ("gpu-emulation": the GPU pipeline's
+  /// kernels run on the host).
+  const char *backend = "cpu";
 };
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info);
@@ -102,6 +106,7 @@ TEST_P(CompiledModelTest, MatchesReference) {
   CpuCompileOptions compile;
   compile.cacheDir = ::testing::TempDir() + "megalodon-artifacts";
   compile.pipelineOptions = c.pipelineOptions;
+  compile.backend = c.backend;
   auto compiledForward =
       CompiledFunction::create(**module, "forward", weights, compile);
   ASSERT_TRUE(static_cast<bool>(compiledForward))
@@ -150,7 +155,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"tiny", 1, 4, "graph-row-block=8", "_GraphRowsHalfChunk"},
         Case{"small", 1, 4, "graph-row-block=512", "_GraphRowsTwoChunks"},
         Case{"tiny", 2, 4, "graph-row-block=16 graph-row-parallel=true",
-             "_GraphRowsParallel"}),
+             "_GraphRowsParallel"},
+        // The GPU pipeline's kernels, one thread per block, on the host:
+        // batch 1, where the scans' counters are stored by the sequential
+        // code of their block kernels.
+        Case{"tiny", 1, 4, "", "_GpuKernelsEmulated", "gpu-emulation"},
+        Case{"small", 1, 1, "", "_GpuKernelsEmulated", "gpu-emulation"}),
     caseName);
 
 } // namespace

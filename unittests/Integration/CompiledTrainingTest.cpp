@@ -42,6 +42,7 @@ struct Variant {
   int64_t chunks;
   /// CPU pipeline options of the compiled code, for forms off by default.
   const char *pipelineOptions = "";
+  const char *backend = "cpu";
 };
 
 /// Test output names the variant rather than printing the struct's bytes.
@@ -62,6 +63,10 @@ const Variant kVariants[] = {
      "graph-row-block=16 graph-row-parallel=true"},
     // cema and cema_grad in the block (matrix) form, 4 blocks of 8 steps.
     {"TinyCemaMatrixForm", [](ModelConfig &) {}, 2, "cema-matrix-block=8"},
+    // The GPU pipeline's kernels (scans and chunk loops as block kernels)
+    // run on the host, one thread per block: their forming is checked here
+    // without a GPU.
+    {"TinyGpuKernelsEmulated", [](ModelConfig &) {}, 2, "", "gpu-emulation"},
 };
 
 double relativeError(const std::vector<double> &got,
@@ -93,6 +98,7 @@ protected:
     targets = randomTokens(kBatch * L, config.vocab_size, 32);
     compile.cacheDir = ::testing::TempDir() + "megalodon-training-artifacts";
     compile.pipelineOptions = GetParam().pipelineOptions;
+    compile.backend = GetParam().backend;
     auto created =
         CompiledTrainer::create(config, kBatch, L, optimizer, compile,
                                 /*withGradients=*/true);

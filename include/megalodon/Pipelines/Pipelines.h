@@ -133,6 +133,11 @@ void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 /// entry points), then deallocation.
 void buildBufferizationStage(OpPassManager &pm);
 
+/// The last stage of code for the host: bufferized loops (scf, memref,
+/// vector, complex, math, and OpenMP regions when `openmp`) -> the LLVM
+/// dialect.
+void buildLoweringToLLVMStage(OpPassManager &pm, bool openmp);
+
 /// Registers --megalodon-cpu-pipeline.
 void registerCpuPipeline();
 
@@ -154,6 +159,13 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse producer/consumer elementwise linalg ops"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> emulate{
+      *this, "emulate",
+      llvm::cl::desc("Form the kernels with one thread per block, then run "
+                     "them as host loops and lower everything for the CPU "
+                     "(megalodon-emulate-gpu-launches): the kernel forming, "
+                     "checkable without a GPU"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> serialize{
       *this, "serialize",
       llvm::cl::desc("Compile the kernels to PTX and lower the host code to "

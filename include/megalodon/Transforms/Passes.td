@@ -583,6 +583,31 @@ def DefineLibdeviceFunctions
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def EmulateGpuLaunches
+    : Pass<"megalodon-emulate-gpu-launches", "::mlir::ModuleOp"> {
+  let summary = "Run the kernels megalodon-map-loops-to-gpu forms on the host";
+  let description = [{
+    A check of the GPU pipeline's kernel forming without a GPU: after
+    `megalodon-map-loops-to-gpu` with `block-size=1`, every `gpu.launch`
+    becomes host loops over its blocks, with its single thread's ids and
+    block size as constants (0 and 1) and its barriers dropped (one thread
+    has nothing to wait for). Host-shared allocations become `memref.alloc`,
+    the runtime's frees `memref.dealloc`, its syncs nothing. The result
+    compiles for the CPU, so the kernels' index arithmetic, loop
+    distribution, per-block buffers and scans can be run and compared with
+    the reference. What it cannot check is the order between threads.
+
+    ```mlir
+    gpu.launch blocks(%bx, ...) in (%gx = %n, ...) threads(%tx, ...) in
+        (%sx = %c1, ...) { ... gpu.barrier ... }
+    // becomes
+    scf.for %bx = %c0 to %n step %c1 { ... }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def HintBlockKernelOccupancy
     : Pass<"megalodon-hint-block-kernel-occupancy", "::mlir::gpu::GPUModuleOp"> {
   let summary = "Let kernels with barriers use registers for fewer resident blocks";

@@ -29,6 +29,8 @@ namespace {
 std::string pipelineDescription(const CpuCompileOptions &options) {
   if (options.backend == "cuda")
     return "megalodon-gpu-pipeline{chip=" + options.gpuChip + "}";
+  if (options.backend == "gpu-emulation")
+    return "megalodon-gpu-pipeline{emulate=1}";
   return std::string("megalodon-cpu-pipeline{fuse-elementwise=1,tile=") +
          (options.tile ? "1" : "0") +
          (options.pipelineOptions.empty() ? "" : " ") +
@@ -93,10 +95,11 @@ llvm::Error lowerAndEmit(ModuleOp module,
   OwningOpRef<ModuleOp> clone(module.clone());
   ::megalodon::requestCInterfaces(*clone);
   PassManager pm(module.getContext());
-  bool onGpu = compileOptions.backend == "cuda";
-  if (onGpu) {
+  bool gpuPipeline = compileOptions.backend != "cpu";
+  if (gpuPipeline) {
     mlir::megalodon::GpuPipelineOptions options;
     options.chip = compileOptions.gpuChip;
+    options.emulate = compileOptions.backend == "gpu-emulation";
     mlir::megalodon::buildGpuPipeline(pm, options);
   } else {
     mlir::megalodon::CpuPipelineOptions options;
@@ -108,7 +111,7 @@ llvm::Error lowerAndEmit(ModuleOp module,
   }
   if (failed(pm.run(*clone)))
     return llvm::createStringError(
-        std::string("the ") + (onGpu ? "GPU" : "CPU") +
+        std::string("the ") + (gpuPipeline ? "GPU" : "CPU") +
         " pipeline failed (see the diagnostics above)");
   if (llvm::Error err = ::megalodon::addPackedEntryPoints(*clone, entries))
     return err;
@@ -147,11 +150,12 @@ std::string defaultArtifactCacheDir() {
 llvm::Expected<std::string>
 compileCpuArtifact(ModuleOp module,
                               const CpuCompileOptions &options) {
-  if (options.backend != "cpu" && options.backend != "cuda")
+  if (options.backend != "cpu" && options.backend != "cuda" &&
+      options.backend != "gpu-emulation")
     return llvm::createStringError("unknown backend '" + options.backend +
-                                   "' (cpu, cuda)");
+                                   "' (cpu, cuda, gpu-emulation)");
   DialectRegistry registry;
-  if (options.backend == "cuda")
+  if (options.backend != "cpu")
     mlir::megalodon::registerGpuPipelineDialects(registry);
   else
     mlir::megalodon::registerCpuPipelineDialects(registry);
@@ -214,7 +218,8 @@ compileCpuArtifact(ModuleOp module,
   rt::Manifest manifest;
   manifest.library = "model.so";
   manifest.key = key;
-  manifest.backend = options.backend;
+  // Emulated kernels are host code.
+  manifest.backend = options.backend == "cuda" ? "cuda" : "cpu";
   if (auto config = module->getAttrOfType<StringAttr>(kConfigAttr))
     manifest.configJson = config.str();
   manifest.entryPoints = std::move(*entries);

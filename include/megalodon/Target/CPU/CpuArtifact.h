@@ -41,6 +41,9 @@ struct CpuCompileOptions {
   /// "cpu": the CPU pipeline, code for this host. "cuda": the GPU pipeline
   /// (PTX kernels for `gpuChip`, JIT-compiled by the driver when loaded)
   /// with host code for the baseline CPU; the runtime's CUDA backend runs it.
+  /// "gpu-emulation": the GPU pipeline's kernels run as host loops, one
+  /// thread per block, on this host (a check of kernel forming without a
+  /// GPU; slow).
   std::string backend = "cpu";
   std::string gpuChip = "sm_90";
 };
