@@ -3,7 +3,8 @@
 // Shares stages 1 and 2 (megalodon -> linalg, bufferization) with the CPU
 // pipeline, then forms kernels from the loop nests, outlines them into a
 // gpu.module, lowers that through NVVM to PTX with LLVM's NVPTX backend and
-// embeds the PTX in the host module. The host code calls the mgpu* launch
+// embeds the PTX (or, given a CUDA toolkit, the cubin ptxas makes of it) in
+// the host module. The host code calls the mgpu* launch
 // ABI (module load, launch, allocation) that runtime/src/CudaBackend.cpp
 // implements over the CUDA driver API.
 //
@@ -75,6 +76,10 @@ void megalodon::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   if (options.fuseElementwise)
     pm.addPass(createLinalgElementwiseOpFusionPass());
+  if (options.tileMatmuls) {
+    pm.addPass(createTileGpuMatmuls());
+    pm.addPass(createCanonicalizerPass());
+  }
 
   // Stage 2: bufferization, as on the CPU.
   buildBufferizationStage(pm);
@@ -122,7 +127,8 @@ void megalodon::buildGpuPipeline(OpPassManager &pm,
   pm.addNestedPass<gpu::GPUModuleOp>(createDefineLibdeviceFunctions());
   pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
 
-  // Stage 5: host code -> LLVM dialect with mgpu* calls, kernels -> PTX.
+  // Stage 5: host code -> LLVM dialect with mgpu* calls, kernels -> PTX
+  // (-> cubin).
   pm.addPass(createGpuToLLVMConversionPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
@@ -134,7 +140,8 @@ void megalodon::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createScopeLaunchStack());
   GpuModuleToBinaryPassOptions binary;
-  binary.compilationTarget = "isa";
+  binary.compilationTarget = options.cudaToolkit.empty() ? "isa" : "bin";
+  binary.toolkitPath = options.cudaToolkit;
   pm.addPass(createGpuModuleToBinaryPass(binary));
   pm.addPass(createCanonicalizerPass());
 }

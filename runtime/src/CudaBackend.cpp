@@ -24,6 +24,7 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
 constexpr CUresult kSuccess = 0;
 constexpr int kAttributeMultiprocessors = 16;
 constexpr int kAttributeComputeMajor = 75;
@@ -31,6 +32,7 @@ constexpr int kAttributeComputeMinor = 76;
 constexpr int kLimitMallocHeapSize = 0x02;
 constexpr unsigned kMemAttachGlobal = 0x1;
 constexpr unsigned kStreamNonBlocking = 0x1;
+constexpr unsigned kEventDefault = 0x0;
 constexpr int kJitErrorLogBuffer = 5;
 constexpr int kJitErrorLogBufferSize = 6;
 constexpr int kJitOptimizationLevel = 7;
@@ -64,6 +66,10 @@ struct Driver {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
+  CUresult (*eventCreate)(CUevent *, unsigned);
+  CUresult (*eventRecord)(CUevent, CUstream);
+  CUresult (*eventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*eventDestroy)(CUevent);
   CUresult (*getErrorName)(CUresult, const char **);
   CUresult (*getErrorString)(CUresult, const char **);
 };
@@ -87,6 +93,16 @@ struct Backend {
   std::multimap<size_t, void *> pool;
   std::unordered_map<void *, size_t> sizes;
   std::atomic<long long> launches{0};
+  /// Kernel timing (MEGALODON_CUDA_PROFILE=1 or setKernelProfiling): an
+  /// event pair around every launch, read at the next synchronization.
+  bool profiling = false;
+  struct TimedLaunch {
+    std::string kernel;
+    CUevent start, end;
+  };
+  std::vector<TimedLaunch> timedLaunches;
+  std::vector<CUevent> spareEvents;
+  std::map<std::string, KernelTime> kernelTimes;
 };
 
 Backend &backend() {
@@ -155,6 +171,10 @@ Status openDriver(Backend &b) {
   MEGALODON_RESOLVE(moduleUnload, "cuModuleUnload")
   MEGALODON_RESOLVE(moduleGetFunction, "cuModuleGetFunction")
   MEGALODON_RESOLVE(launchKernel, "cuLaunchKernel")
+  MEGALODON_RESOLVE(eventCreate, "cuEventCreate")
+  MEGALODON_RESOLVE(eventRecord, "cuEventRecord")
+  MEGALODON_RESOLVE(eventElapsedTime, "cuEventElapsedTime")
+  MEGALODON_RESOLVE(eventDestroy, "cuEventDestroy")
 #undef MEGALODON_RESOLVE
   return Status::success();
 }
@@ -208,6 +228,8 @@ Status initializeLocked(Backend &b) {
   api.driverGetVersion(&b.info.driverVersion);
   const char *sync = std::getenv("MEGALODON_CUDA_SYNC");
   b.syncEveryLaunch = sync && std::string(sync) == "1";
+  const char *profile = std::getenv("MEGALODON_CUDA_PROFILE");
+  b.profiling = profile && std::string(profile) == "1";
   return Status::success();
 }
 
@@ -262,11 +284,47 @@ void *allocateLocked(Backend &b, size_t bytes) {
   return buffer;
 }
 
-Status synchronizeLocked(Backend &b) {
+CUevent takeEvent(Backend &b) {
+  if (!b.spareEvents.empty()) {
+    CUevent event = b.spareEvents.back();
+    b.spareEvents.pop_back();
+    return event;
+  }
+  CUevent event = nullptr;
+  if (b.api.eventCreate(&event, kEventDefault) != kSuccess)
+    return nullptr;
+  return event;
+}
+
+/// Adds the times of the launches timed since the last synchronization
+/// (their events have completed) to the per-kernel totals.
+void collectKernelTimes(Backend &b) {
+  for (Backend::TimedLaunch &launch : b.timedLaunches) {
+    float ms = 0.0f;
+    if (b.api.eventElapsedTime(&ms, launch.start, launch.end) == kSuccess) {
+      KernelTime &total = b.kernelTimes[launch.kernel];
+      total.kernel = launch.kernel;
+      total.launches += 1;
+      total.milliseconds += ms;
+    }
+    b.spareEvents.push_back(launch.start);
+    b.spareEvents.push_back(launch.end);
+  }
+  b.timedLaunches.clear();
+}
+
+/// Waits for the stream; a failure names the last kernel launched.
+void waitForStream(Backend &b) {
   CUresult result = b.api.streamSynchronize(b.stream);
   if (result != kSuccess)
     fail(b, "kernel execution failed: " + describe(b.api, result) +
                 " (last kernel launched: " + b.lastKernel + ")");
+  else
+    collectKernelTimes(b);
+}
+
+Status synchronizeLocked(Backend &b) {
+  waitForStream(b);
   if (b.pendingError.empty())
     return Status::success();
   Status status = Status::error(b.pendingError);
@@ -326,6 +384,22 @@ void release(void *buffer) {
 }
 
 long long launchCount() { return backend().launches.load(); }
+
+void setKernelProfiling(bool on) {
+  Backend &b = backend();
+  std::lock_guard<std::mutex> lock(b.mutex);
+  b.profiling = on;
+}
+
+std::vector<KernelTime> takeKernelProfile() {
+  Backend &b = backend();
+  std::lock_guard<std::mutex> lock(b.mutex);
+  std::vector<KernelTime> out;
+  for (auto &[name, time] : b.kernelTimes)
+    out.push_back(time);
+  b.kernelTimes.clear();
+  return out;
+}
 
 } // namespace megalodon::rt::cuda
 
@@ -432,10 +506,20 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   auto fn = static_cast<CUfunction>(function);
   auto name = b.kernelNames.find(fn);
   b.lastKernel = name == b.kernelNames.end() ? "?" : name->second;
+  CUevent start = nullptr, end = nullptr;
+  if (b.profiling && (start = takeEvent(b)) && (end = takeEvent(b))) {
+    b.api.eventRecord(start, b.stream);
+  }
   CUresult result = b.api.launchKernel(
       fn, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes, b.stream,
       params, extra);
   ++b.launches;
+  if (end) {
+    b.api.eventRecord(end, b.stream);
+    b.timedLaunches.push_back({b.lastKernel, start, end});
+  } else if (start) {
+    b.spareEvents.push_back(start);
+  }
   if (result != kSuccess)
     fail(b, "launch of kernel " + b.lastKernel + " (grid " +
                 std::to_string(gridX) + ", block " + std::to_string(blockX) +
@@ -453,10 +537,7 @@ void megalodon_gpu_sync() {
   std::lock_guard<std::mutex> lock(b.mutex);
   if (!b.initialized || !b.initStatus.ok())
     return;
-  CUresult result = b.api.streamSynchronize(b.stream);
-  if (result != kSuccess)
-    fail(b, "kernel execution failed: " + describe(b.api, result) +
-                " (last kernel launched: " + b.lastKernel + ")");
+  waitForStream(b);
 }
 
 void megalodon_gpu_free(int64_t address) {

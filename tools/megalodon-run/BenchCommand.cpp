@@ -24,6 +24,7 @@
 #include "megalodon/Model/Flops.h"
 #include "megalodon/Model/ModelBuilder.h"
 #include "megalodon/Model/Parameters.h"
+#include "megalodon/runtime/Cuda.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/Format.h"
@@ -88,6 +89,11 @@ static cl::opt<bool>
             cl::desc("Time each distinct op of the step alone and rank them "
                      "(first --seq-len only)"),
             cl::sub(tool::benchCommand));
+static cl::opt<bool> kernelTimes(
+    "kernel-times",
+    cl::desc("With --backend cuda: time every kernel launch of the timed "
+             "calls with CUDA events and list the kernels by device time"),
+    cl::sub(tool::benchCommand));
 static cl::opt<std::string>
     tileSizes("tile-sizes",
               cl::desc("With --op: the tiled op's sizes, e.g. "
@@ -127,6 +133,32 @@ double peakResidentMiB() {
       break;
   std::fclose(status);
   return kib / 1024.0;
+}
+
+/// The kernels of `calls` timed calls by device time, most first.
+void printKernelTimes(std::vector<rt::cuda::KernelTime> kernels, int calls) {
+  std::sort(kernels.begin(), kernels.end(),
+            [](const rt::cuda::KernelTime &a, const rt::cuda::KernelTime &b) {
+              return a.milliseconds > b.milliseconds;
+            });
+  double total = 0;
+  for (const rt::cuda::KernelTime &k : kernels)
+    total += k.milliseconds;
+  llvm::outs() << llvm::format("        device time per call: %.3f ms in %zu "
+                               "kernels; the most expensive:\n",
+                               total / calls, kernels.size());
+  llvm::outs()
+      << "          ms/call  share  launches/call  us/launch  kernel\n";
+  constexpr size_t kListed = 15;
+  for (size_t i = 0; i < kernels.size() && i < kListed; ++i) {
+    const rt::cuda::KernelTime &k = kernels[i];
+    llvm::outs() << llvm::format(
+        "        %9.3f  %4.1f%%  %13.1f  %9.1f  %s\n", k.milliseconds / calls,
+        100 * k.milliseconds / std::max(total, 1e-30),
+        static_cast<double>(k.launches) / calls,
+        1e3 * k.milliseconds / std::max<long long>(k.launches, 1),
+        k.kernel.c_str());
+  }
 }
 
 double median(std::vector<double> v) {
@@ -273,13 +305,20 @@ llvm::Error tool::runBench() {
     double compile = seconds(t0, Clock::now());
     double gemm = sgemm ? quietGemmRate(sgemm) : 0;
     std::vector<double> times;
+    bool timeKernels = kernelTimes && options.backend == "cuda";
     for (int i = 0; i <= iterations; ++i) {
+      if (i == 1 && timeKernels) {
+        rt::cuda::takeKernelProfile(); // not the warm-up call's
+        rt::cuda::setKernelProfiling(true);
+      }
       auto start = Clock::now();
       if (llvm::Error err = call())
         return err;
       if (i > 0) // the first call warms caches and pages
         times.push_back(seconds(start, Clock::now()));
     }
+    if (timeKernels)
+      rt::cuda::setKernelProfiling(false);
     if (sgemm)
       gemm = std::max(gemm, quietGemmRate(sgemm));
     double t = median(times);
@@ -296,6 +335,8 @@ llvm::Error tool::runBench() {
       llvm::outs() << "        -          -";
     }
     llvm::outs() << llvm::format("  %8.0f\n", peakResidentMiB());
+    if (timeKernels)
+      printKernelTimes(rt::cuda::takeKernelProfile(), iterations);
     llvm::outs().flush();
   }
   return llvm::Error::success();

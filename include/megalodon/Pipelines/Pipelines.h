@@ -159,6 +159,19 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse producer/consumer elementwise linalg ops"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> tileMatmuls{
+      *this, "tile-matmuls",
+      llvm::cl::desc("Matmuls as per-block C tiles over copied operand tiles "
+                     "(megalodon-tile-gpu-matmuls; off: one thread per "
+                     "output reading its whole row and column)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<std::string> cudaToolkit{
+      *this, "cuda-toolkit",
+      llvm::cl::desc("A CUDA toolkit directory whose bin/ptxas assembles the "
+                     "kernels: the artifact embeds a cubin for the chip "
+                     "instead of PTX, so loading it compiles nothing (empty: "
+                     "PTX, which the driver compiles when it loads it)"),
+      llvm::cl::init("")};
   PassOptions::Option<bool> emulate{
       *this, "emulate",
       llvm::cl::desc("Form the kernels with one thread per block, then run "

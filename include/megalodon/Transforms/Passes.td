@@ -583,6 +583,35 @@ def DefineLibdeviceFunctions
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def TileGpuMatmuls : Pass<"megalodon-tile-gpu-matmuls", "::mlir::ModuleOp"> {
+  let summary = "Tile the matmuls of the GPU pipeline into per-block C tiles "
+                "with copied operand tiles";
+  let description = [{
+    On tensor-level linalg (before bufferization), every contraction with
+    one K dimension outside an `scf.forall` becomes an `scf.forall` over `tile-m` x `tile-n`
+    tiles of its result, each running an `scf.for` over `tile-k` slices of
+    the reduction (where M or N spans several loops, as after a fused
+    reshape, the innermost takes the tile and the others, like batch loops,
+    tiles of one). In each step the A and B slices are copied into tiles of
+    static size (`tensor.pad` with zeros past the edges) and the C tile is
+    padded only where it is ragged. After bufferization the copies are
+    buffers of the forall's iteration, which the block form of
+    `megalodon-map-loops-to-gpu` makes per-block: a block reads each
+    operand element from global memory once, not once per output.
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", "64", "Rows of a block's C tile">,
+    Option<"tileN", "tile-n", "int64_t", "64", "Columns of a block's C tile">,
+    Option<"tileK", "tile-k", "int64_t", "16",
+           "Depth of the operand tiles copied per step">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def EmulateGpuLaunches
     : Pass<"megalodon-emulate-gpu-launches", "::mlir::ModuleOp"> {
   let summary = "Run the kernels megalodon-map-loops-to-gpu forms on the host";

@@ -17,6 +17,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -24,11 +25,27 @@ using namespace mlir;
 
 namespace megalodon {
 
+namespace {} // namespace
+
+std::string cudaToolkit() {
+  static std::string toolkit = [] {
+    llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas");
+    if (!ptxas)
+      return std::string();
+    llvm::SmallString<256> dir(*ptxas);
+    llvm::sys::path::remove_filename(dir); // .../bin
+    llvm::sys::path::remove_filename(dir);
+    return dir.str().str();
+  }();
+  return toolkit;
+}
+
 namespace {
 /// The pipeline options an artifact is built with; part of its key.
 std::string pipelineDescription(const CpuCompileOptions &options) {
   if (options.backend == "cuda")
-    return "megalodon-gpu-pipeline{chip=" + options.gpuChip + "}";
+    return "megalodon-gpu-pipeline{chip=" + options.gpuChip +
+           " cuda-toolkit=" + cudaToolkit() + "}";
   if (options.backend == "gpu-emulation")
     return "megalodon-gpu-pipeline{emulate=1}";
   return std::string("megalodon-cpu-pipeline{fuse-elementwise=1,tile=") +
@@ -100,6 +117,8 @@ llvm::Error lowerAndEmit(ModuleOp module,
     mlir::megalodon::GpuPipelineOptions options;
     options.chip = compileOptions.gpuChip;
     options.emulate = compileOptions.backend == "gpu-emulation";
+    if (!options.emulate)
+      options.cudaToolkit = cudaToolkit();
     mlir::megalodon::buildGpuPipeline(pm, options);
   } else {
     mlir::megalodon::CpuPipelineOptions options;

@@ -39,14 +39,20 @@ struct CpuCompileOptions {
   /// The database; empty means defaultTuningDatabasePath(cacheDir).
   std::string tuningDatabase;
   /// "cpu": the CPU pipeline, code for this host. "cuda": the GPU pipeline
-  /// (PTX kernels for `gpuChip`, JIT-compiled by the driver when loaded)
-  /// with host code for the baseline CPU; the runtime's CUDA backend runs it.
+  /// (kernels for `gpuChip`: a cubin, or PTX compiled by the driver when
+  /// loaded; see cudaToolkit()) with host code for the baseline CPU; the
+  /// runtime's CUDA backend runs it.
   /// "gpu-emulation": the GPU pipeline's kernels run as host loops, one
   /// thread per block, on this host (a check of kernel forming without a
   /// GPU; slow).
   std::string backend = "cpu";
   std::string gpuChip = "sm_90";
 };
+
+/// The CUDA toolkit whose ptxas is on PATH (the parent of ptxas's bin/), or
+/// empty. With one, "cuda" artifacts embed cubins for their chip; without,
+/// PTX that the driver compiles when it loads the artifact.
+std::string cudaToolkit();
 
 /// $MEGALODON_TUNING_DB, else tuning.json in `cacheDir` (or, when that is
 /// empty, in defaultArtifactCacheDir()).

@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace megalodon::rt::cuda {
 
@@ -58,6 +59,20 @@ void release(void *buffer);
 
 /// Kernel launches since initialize(), for benchmarks.
 long long launchCount();
+
+/// Device time of one kernel, summed over its launches.
+struct KernelTime {
+  std::string kernel;
+  long long launches = 0;
+  double milliseconds = 0.0;
+};
+/// Times every launch from now on with a pair of events on the stream
+/// (also on when MEGALODON_CUDA_PROFILE=1). The timing itself serializes
+/// nothing, but the events cost a little per launch.
+void setKernelProfiling(bool on);
+/// The per-kernel totals of the launches synchronized since the last call,
+/// by kernel name; clears them.
+std::vector<KernelTime> takeKernelProfile();
 
 } // namespace megalodon::rt::cuda
 
