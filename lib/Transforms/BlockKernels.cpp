@@ -134,6 +134,8 @@ LogicalResult analyze(Block &block, Operation *nest, int64_t maxBlockWork,
           llvm::any_of(op.getOperands(),
                        [&](Value v) { return isDefinedInside(v, nest); }))
         return failure();
+      if (!kernels::canMoveToMemorySpace(op.getResult(0)))
+        return failure();
       parts.buffers.push_back(&op);
       continue;
     }
@@ -278,7 +280,8 @@ void dropRedundantBarriers(gpu::LaunchOp kernel) {
 } // namespace
 
 bool kernels::formBlockKernel(Operation *nest, int64_t blockSize,
-                              int64_t maxBlockWork, func::FuncOp free) {
+                              int64_t maxBlockWork, int64_t workgroupBytes,
+                              func::FuncOp free) {
   auto parallel = dyn_cast<scf::ParallelOp>(nest);
   if (!parallel && !isa<scf::ForOp>(nest))
     return false;
@@ -305,10 +308,27 @@ bool kernels::formBlockKernel(Operation *nest, int64_t blockSize,
     blocks = arith::MaxSIOp::create(builder, loc, iterations, blocks);
   }
 
-  // The nest's buffers, laid out one after another in a per-block slice.
+  // Buffers of static size go to workgroup memory while they fit; the
+  // others are laid out one after another in a per-block slice of global
+  // memory.
+  SmallVector<Operation *> shared, global;
+  int64_t sharedBytes = 0;
+  for (Operation *buffer : parts.buffers) {
+    auto type = cast<MemRefType>(buffer->getResult(0).getType());
+    int64_t bytes =
+        type.hasStaticShape()
+            ? type.getNumElements() * *elementBytes(type.getElementType())
+            : workgroupBytes + 1;
+    if (sharedBytes + bytes <= workgroupBytes) {
+      sharedBytes += bytes;
+      shared.push_back(buffer);
+    } else {
+      global.push_back(buffer);
+    }
+  }
   SmallVector<Value> offsets;
   Value sliceBytes = constant(0);
-  for (Operation *buffer : parts.buffers) {
+  for (Operation *buffer : global) {
     auto type = cast<MemRefType>(buffer->getResult(0).getType());
     Value bytes = constant(*elementBytes(type.getElementType()));
     unsigned dynamic = 0;
@@ -326,7 +346,7 @@ bool kernels::formBlockKernel(Operation *nest, int64_t blockSize,
     sliceBytes = arith::AddIOp::create(builder, loc, sliceBytes, padded);
   }
   Value scratch;
-  if (!parts.buffers.empty()) {
+  if (!global.empty()) {
     Value total = arith::MulIOp::create(builder, loc, blocks, sliceBytes);
     auto bytesType =
         MemRefType::get({ShapedType::kDynamic}, builder.getI8Type());
@@ -358,8 +378,25 @@ bool kernels::formBlockKernel(Operation *nest, int64_t blockSize,
     gpu::TerminatorOp::create(inside, loc);
   }
 
-  // Buffers: the block's slices (their deallocs go away).
-  for (auto [buffer, offset] : llvm::zip(parts.buffers, offsets)) {
+  // Buffers: workgroup memory, or the block's slices (their deallocs go
+  // away).
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      builder.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
+  for (Operation *buffer : shared) {
+    Operation *copy = mapping.lookup(buffer);
+    auto type =
+        MemRefType::Builder(cast<MemRefType>(copy->getResult(0).getType()))
+            .setMemorySpace(workgroup);
+    BlockArgument memory = kernel.addWorkgroupAttribution(type, loc);
+    for (Operation *user :
+         llvm::make_early_inc_range(copy->getResult(0).getUsers()))
+      if (isa<memref::DeallocOp>(user))
+        user->erase();
+    copy->getResult(0).replaceAllUsesWith(memory);
+    copy->erase();
+    kernels::moveToMemorySpace(memory, workgroup);
+  }
+  for (auto [buffer, offset] : llvm::zip(global, offsets)) {
     Operation *copy = mapping.lookup(buffer);
     OpBuilder at(copy);
     Value base = arith::MulIOp::create(at, loc, block, sliceBytes);

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GpuKernelForms.h"
+
 #include "megalodon/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -38,7 +40,7 @@ LogicalResult emulate(gpu::LaunchOp kernel) {
           "has more than one thread per block; emulation needs the GPU "
           "pipeline's block-size=1");
   if (!kernel.getBody().hasOneBlock() || kernel.getAsyncToken() ||
-      kernel.hasClusterSize() || !kernel.getWorkgroupAttributions().empty())
+      kernel.hasClusterSize() || !kernel.getPrivateAttributions().empty())
     return kernel.emitOpError("has no host emulation");
   Location loc = kernel.getLoc();
   OpBuilder builder(kernel);
@@ -68,10 +70,23 @@ LogicalResult emulate(gpu::LaunchOp kernel) {
   mapping.map(gridSizes.y, grid.y);
   mapping.map(gridSizes.z, grid.z);
 
+  // Workgroup memory: a buffer per block, in the default memory space.
+  SmallVector<Value> workgroupBuffers;
+  for (BlockArgument memory : kernel.getWorkgroupAttributions()) {
+    auto type = MemRefType::Builder(cast<MemRefType>(memory.getType()))
+                    .setMemorySpace(Attribute());
+    Value buffer = memref::AllocOp::create(builder, loc, type);
+    mapping.map(memory, buffer);
+    workgroupBuffers.push_back(buffer);
+  }
   Block &body = kernel.getBody().front();
   SmallVector<Operation *> copies;
   for (Operation &op : body.without_terminator())
     copies.push_back(builder.clone(op, mapping));
+  for (Value buffer : workgroupBuffers) {
+    mlir::megalodon::detail::moveToMemorySpace(buffer, Attribute());
+    memref::DeallocOp::create(builder, loc, buffer);
+  }
   // Queries of the launch's geometry, wherever they sit in the body (after
   // all cloning: later copies may use their results).
   SmallVector<Operation *> queries;

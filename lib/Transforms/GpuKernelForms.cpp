@@ -80,3 +80,35 @@ mlir::megalodon::detail::serializeParallelLoop(scf::ParallelOp loop) {
   loop.erase();
   return outermost;
 }
+
+namespace {
+/// The users through which moveToMemorySpace follows a buffer.
+bool isView(Operation *op) {
+  return isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
+             memref::CastOp, memref::ReinterpretCastOp>(op);
+}
+} // namespace
+
+bool mlir::megalodon::detail::canMoveToMemorySpace(Value buffer) {
+  for (Operation *user : buffer.getUsers()) {
+    if (isView(user)) {
+      if (!canMoveToMemorySpace(user->getResult(0)))
+        return false;
+    } else if (!isa<memref::LoadOp, memref::StoreOp, memref::DeallocOp,
+                    memref::DimOp>(user)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void mlir::megalodon::detail::moveToMemorySpace(Value buffer, Attribute space) {
+  for (Operation *user : buffer.getUsers()) {
+    if (!isView(user))
+      continue;
+    Value view = user->getResult(0);
+    view.setType(MemRefType::Builder(cast<MemRefType>(view.getType()))
+                     .setMemorySpace(space));
+    moveToMemorySpace(view, space);
+  }
+}

@@ -38,20 +38,30 @@ FailureOr<scf::ForOp> serializeParallelLoop(scf::ParallelOp loop);
 void emitGpuFree(OpBuilder &builder, Location loc, Value memref,
                  func::FuncOp free);
 
+/// Whether `buffer` and the views derived from it are used only by loads,
+/// stores, deallocs and view-like ops, so that moveToMemorySpace can move
+/// them.
+bool canMoveToMemorySpace(Value buffer);
+
+/// Gives the views derived from `buffer` (whose type already has `space`)
+/// that memory space, in their result types.
+void moveToMemorySpace(Value buffer, Attribute space);
+
 /// Turns the loop nest `nest` (an scf.parallel that contains parallel loops,
 /// or a host scf.for that does) into one kernel whose blocks each run the
 /// nest's body for one iteration of `nest` (an scf.for runs in one block):
 /// the sequential code of the body runs in every thread of the block, the
 /// parallel loops inside are spread over the block's threads with a barrier
 /// after each, stores of the sequential code are made by thread 0, and the
-/// body's buffers become per-block slices of one host-shared buffer (freed
-/// through `free` after the launch). Returns false, and leaves the IR as it
-/// was, when the nest has no such form: a parallel phase with more than
-/// `maxBlockWork` iterations or a dynamic trip count, an operation the
-/// kernel cannot run (calls, constant globals, buffers inside the parallel
-/// loops or sized inside the nest), or loop results.
+/// body's buffers become workgroup (shared) memory while their static sizes
+/// add up to at most `workgroupBytes`, and per-block slices of one
+/// host-shared buffer (freed through `free` after the launch) beyond that.
+/// Returns false, and leaves the IR as it was, when the nest has no such form:
+/// a parallel phase with more than `maxBlockWork` iterations or a dynamic trip
+/// count, an operation the kernel cannot run (calls, constant globals, buffers
+/// inside the parallel loops or sized inside the nest), or loop results.
 bool formBlockKernel(Operation *nest, int64_t blockSize, int64_t maxBlockWork,
-                     func::FuncOp free);
+                     int64_t workgroupBytes, func::FuncOp free);
 
 } // namespace mlir::megalodon::detail
 

@@ -36,6 +36,8 @@ struct KernelLimits {
   int64_t blockSize;
   /// Iterations of one parallel phase of a nest that runs in one block.
   int64_t maxBlockWork;
+  /// Workgroup memory for the buffers of a nest that runs in one block.
+  int64_t workgroupBytes;
 };
 
 /// Whether a parallel loop is nested in `op` (other than `op` itself).
@@ -104,7 +106,7 @@ LogicalResult formKernels(Block &block, const KernelLimits &limits,
         continue;
       }
       if (kernels::formBlockKernel(loop, limits.blockSize, limits.maxBlockWork,
-                                   free))
+                                   limits.workgroupBytes, free))
         continue;
       FailureOr<scf::ForOp> serial = kernels::serializeParallelLoop(loop);
       if (failed(serial) ||
@@ -116,7 +118,7 @@ LogicalResult formKernels(Block &block, const KernelLimits &limits,
       continue;
     if (isa<scf::ForOp>(op) && containsParallelLoop(&op) &&
         kernels::formBlockKernel(&op, limits.blockSize, limits.maxBlockWork,
-                                 free))
+                                 limits.workgroupBytes, free))
       continue;
     for (Region &region : op.getRegions())
       for (Block &inner : region)
@@ -280,7 +282,8 @@ struct MapLoopsToGpuPass
     func::FuncOp free = declare(kFreeFunction, builder.getI64Type());
     for (func::FuncOp func : functions) {
       for (Block &block : func.getBody())
-        if (failed(formKernels(block, {blockSize, maxBlockWork}, free)))
+        if (failed(formKernels(block, {blockSize, maxBlockWork, workgroupBytes},
+                               free)))
           return signalPassFailure();
       if (failed(rewriteHostBuffers(func, free)))
         return signalPassFailure();

@@ -44,6 +44,34 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// Workgroup memory is a buffer per block, in the default memory space, and
+// so are the views of it.
+// CHECK-LABEL: func.func @tile
+// CHECK:       scf.for %[[BX:.*]] = %{{.*}} to %c4
+// CHECK-NEXT:    %[[TILE:.*]] = memref.alloc() : memref<4x4xf32>
+// CHECK:         %[[ROW:.*]] = memref.subview %[[TILE]][%[[BX]], 0] [1, 4] [1, 1] : memref<4x4xf32> to memref<4xf32, strided<[1], offset: ?>>
+// CHECK:         memref.store %{{.*}}, %[[ROW]][%{{.*}}] : memref<4xf32, strided<[1], offset: ?>>
+// CHECK:         memref.dealloc %[[TILE]]
+module attributes {gpu.container_module} {
+  func.func @tile(%x: f32) {
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+        threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1)
+        workgroup(%tile : memref<4x4xf32, #gpu.address_space<workgroup>>) {
+      %row = memref.subview %tile[%bx, 0] [1, 4] [1, 1]
+          : memref<4x4xf32, #gpu.address_space<workgroup>>
+            to memref<4xf32, strided<[1], offset: ?>, #gpu.address_space<workgroup>>
+      memref.store %x, %row[%tx]
+          : memref<4xf32, strided<[1], offset: ?>, #gpu.address_space<workgroup>>
+      gpu.terminator
+    }
+    return
+  }
+}
+
+// -----
+
 // Blocks of several threads run in an order a loop cannot reproduce.
 module attributes {gpu.container_module} {
   func.func @wide(%a: memref<4xf32>) {

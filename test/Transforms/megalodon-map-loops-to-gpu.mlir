@@ -7,6 +7,9 @@
 // RUN: megalodon-opt %s --split-input-file --verify-diagnostics \
 // RUN:   --megalodon-map-loops-to-gpu="block-size=128 max-block-work=4" \
 // RUN:   | FileCheck %s --check-prefix=HOST
+// RUN: megalodon-opt %s --split-input-file --verify-diagnostics \
+// RUN:   --megalodon-map-loops-to-gpu="block-size=128 workgroup-bytes=0" \
+// RUN:   | FileCheck %s --check-prefix=SCRATCH
 
 // The runtime's calls, declared once.
 // CHECK: module attributes {gpu.container_module}
@@ -47,11 +50,13 @@ func.func @elementwise(%a: memref<4x100xf32>, %b: memref<4x100xf32>) {
 // A parallel loop around parallel loops (attention's chunk loop) is one
 // kernel with a block per chunk: each parallel loop inside is spread over
 // the block's threads, with a barrier between them, and the chunk's buffer
-// is the block's slice of one shared allocation, freed after the launch.
+// is in workgroup memory (with no room there, the block's slice of one
+// shared allocation, freed after the launch).
 // With max-block-work below the inner loops' 8 iterations, the chunk loop
 // runs on the host instead and each inner loop is a kernel of its own.
 // CHECK-LABEL: func.func @chunks
 // HOST-LABEL: func.func @chunks
+// SCRATCH-LABEL: func.func @chunks
 func.func @chunks(%a: memref<2x8xf32>, %out: memref<2x8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -76,31 +81,44 @@ func.func @chunks(%a: memref<2x8xf32>, %out: memref<2x8xf32>) {
   }
   return
 }
-// CHECK:      %[[SLICE:.*]] = arith.addi %{{.*}}, %{{.*}} : index
-// CHECK:      %[[BYTES:.*]] = arith.muli %[[BLOCKS:.*]], %[[SLICE]]
-// CHECK:      %[[SCRATCH:.*]] = gpu.alloc  host_shared (%[[BYTES]]) : memref<?xi8>
-// CHECK:      gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[BLOCKS]], {{.*}} threads({{.*}}) in (%{{.*}} = %c128
-// CHECK:        %[[BASE:.*]] = arith.muli %[[BX]], %[[SLICE]]
-// CHECK:        %[[SHIFT:.*]] = arith.addi %[[BASE]], %{{.*}}
-// CHECK:        %[[BUF:.*]] = memref.view %[[SCRATCH]][%[[SHIFT]]][] : memref<?xi8> to memref<8xf32>
-// CHECK:        %[[TX:.*]] = gpu.thread_id  x
-// CHECK:        %[[NX:.*]] = gpu.block_dim  x
-// CHECK:        scf.for %[[I:.*]] = %[[TX]] to %{{.*}} step %[[NX]] {
-// CHECK:          memref.load %{{.*}}[%[[CHUNK:.*]], %{{.*}}]
-// CHECK:          memref.store %{{.*}}, %[[BUF]]
+// CHECK-NOT:  gpu.alloc
+// CHECK:      gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in {{.*}} workgroup(%[[BUF:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK:        scf.for %[[I:.*]] = %[[TX:.*]] to %{{.*}} step %[[NX:.*]] {
+// CHECK:          memref.store %{{.*}}, %[[BUF]][%{{.*}}] : memref<8xf32, #gpu.address_space<workgroup>>
 // CHECK:        }
 // CHECK-NEXT:   gpu.barrier
-// CHECK:        scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:        scf.for
 // CHECK:          memref.load %[[BUF]]
-// CHECK:        }
 // CHECK-NOT:    gpu.barrier
-// CHECK-NOT:    memref.dealloc
 // CHECK:        gpu.terminator
-// CHECK:      %[[ADDRESS:.*]] = memref.extract_aligned_pointer_as_index %[[SCRATCH]]
-// CHECK:      %[[WORD:.*]] = arith.index_cast %[[ADDRESS]] : index to i64
-// CHECK:      call @megalodon_gpu_free(%[[WORD]])
+// CHECK-NOT:  megalodon_gpu_free
 // CHECK:      call @megalodon_gpu_sync()
 // CHECK-NEXT: return
+// SCRATCH:      %[[SLICE:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// SCRATCH:      %[[BYTES:.*]] = arith.muli %[[BLOCKS:.*]], %[[SLICE]]
+// SCRATCH:      %[[SCRATCH:.*]] = gpu.alloc  host_shared (%[[BYTES]]) : memref<?xi8>
+// SCRATCH:      gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[BLOCKS]], {{.*}} threads({{.*}}) in (%{{.*}} = %c128
+// SCRATCH:        %[[BASE:.*]] = arith.muli %[[BX]], %[[SLICE]]
+// SCRATCH:        %[[SHIFT:.*]] = arith.addi %[[BASE]], %{{.*}}
+// SCRATCH:        %[[BUF:.*]] = memref.view %[[SCRATCH]][%[[SHIFT]]][] : memref<?xi8> to memref<8xf32>
+// SCRATCH:        %[[TX:.*]] = gpu.thread_id  x
+// SCRATCH:        %[[NX:.*]] = gpu.block_dim  x
+// SCRATCH:        scf.for %[[I:.*]] = %[[TX]] to %{{.*}} step %[[NX]] {
+// SCRATCH:          memref.load %{{.*}}[%[[CHUNK:.*]], %{{.*}}]
+// SCRATCH:          memref.store %{{.*}}, %[[BUF]]
+// SCRATCH:        }
+// SCRATCH-NEXT:   gpu.barrier
+// SCRATCH:        scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// SCRATCH:          memref.load %[[BUF]]
+// SCRATCH:        }
+// SCRATCH-NOT:    gpu.barrier
+// SCRATCH-NOT:    memref.dealloc
+// SCRATCH:        gpu.terminator
+// SCRATCH:      %[[ADDRESS:.*]] = memref.extract_aligned_pointer_as_index %[[SCRATCH]]
+// SCRATCH:      %[[WORD:.*]] = arith.index_cast %[[ADDRESS]] : index to i64
+// SCRATCH:      call @megalodon_gpu_free(%[[WORD]])
+// SCRATCH:      call @megalodon_gpu_sync()
+// SCRATCH-NEXT: return
 // HOST:       %[[BUF:.*]] = gpu.alloc  host_shared () : memref<8xf32>
 // HOST:       gpu.launch
 // HOST:         memref.store %{{.*}}, %[[BUF]]

@@ -500,8 +500,9 @@ def MapLoopsToGpu : Pass<"megalodon-map-loops-to-gpu", "::mlir::ModuleOp"> {
       parallel loop (one block for a sequential loop) runs the nest's
       sequential code in every thread, spreads each parallel loop over its
       threads with barriers around it, makes the sequential code's stores
-      from thread 0, and takes the nest's buffers from a per-block slice of
-      one host-shared allocation (BlockKernels.cpp);
+      from thread 0, and puts the nest's buffers in workgroup memory (static
+      sizes, up to `workgroup-bytes`) or in a per-block slice of one
+      host-shared allocation (BlockKernels.cpp);
     * any other parallel loop that encloses parallel loops runs as a
       sequential host loop, so that the loops it encloses each get the
       whole GPU;
@@ -528,6 +529,9 @@ def MapLoopsToGpu : Pass<"megalodon-map-loops-to-gpu", "::mlir::ModuleOp"> {
     Option<"maxBlockWork", "max-block-work", "int64_t", "65536",
            "Most iterations of one parallel loop in a nest that runs in one "
            "block (0: every nest launches its parallel loops from the host)">,
+    Option<"workgroupBytes", "workgroup-bytes", "int64_t", "49152",
+           "Workgroup (shared) memory for the statically sized buffers of a "
+           "nest that runs in one block; larger ones use global memory">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
