@@ -96,11 +96,13 @@ trained="$work/run/latest/model.safetensors"
 step 60 "$bin" generate --backend cuda --config $tiny --weights "$trained" \
   -p "ROMEO:" -n 120 --temp 0.8 --top-k 40 --seed 0 || status=1
 
-# 3. Benchmarks (timings, not checks).
-step 120 "$bin" bench --backend cuda --config $small --seq-len 2048 --iters 5
-step 120 "$bin" bench --backend cuda --config $small --seq-len 2048 --iters 3 --train
+# 3. Benchmarks (timings, not checks), with the kernels by device time.
+step 120 "$bin" bench --backend cuda --config $small --seq-len 2048 --iters 5 \
+  --kernel-times
+step 120 "$bin" bench --backend cuda --config $small --seq-len 2048 --iters 3 \
+  --train --kernel-times
 step 180 "$bin" bench --backend cuda --config examples/mega7.1B-layer.json \
-  --seq-len 4096,32768 --iters 2
+  --seq-len 4096,32768 --iters 2 --kernel-times
 echo "launches and status: $status"
 rm -rf "$work"
 exit $status

@@ -30,9 +30,9 @@
 //  * a store of the sequential code is made once, by thread 0, between
 //    barriers (its value is the same in every thread);
 //  * buffers of the body are private to an iteration of the nest, so each
-//    block gets its own slice of one host buffer; within a block, a buffer
-//    allocated in a loop body is dead by the next iteration, so the slice is
-//    reused.
+//    block gets its own: in shared memory while their static sizes fit,
+//    else a slice of one host buffer; within a block, a buffer allocated in
+//    a loop body is dead by the next iteration, so its memory is reused.
 // A block runs only as many threads as one SM holds, so the form applies
 // only while every parallel phase is small (max-block-work iterations).
 //
@@ -90,7 +90,8 @@ std::optional<int64_t> elementBytes(Type type) {
 struct NestParts {
   /// The outermost parallel loops inside the nest: spread over threads.
   SmallVector<scf::ParallelOp> threadLoops;
-  /// Buffers of the sequential code: sliced per block.
+  /// Buffers of the sequential code: one per block (shared memory, or a
+  /// slice of global memory).
   SmallVector<Operation *> buffers;
   /// Stores of the sequential code: made by thread 0.
   SmallVector<memref::StoreOp> stores;
@@ -140,7 +141,7 @@ LogicalResult analyze(Block &block, Operation *nest, int64_t maxBlockWork,
       continue;
     }
     if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
-      // Only the nest's own buffers: their slices need no free.
+      // Only the nest's own buffers, whose per-block memory needs no free.
       if (!isDefinedInside(dealloc.getMemref(), nest))
         return failure();
       continue;

@@ -28,8 +28,8 @@ namespace mlir::megalodon {
 using namespace mlir;
 
 namespace {
-constexpr llvm::StringLiteral kSyncFunction = "megalodon_gpu_sync";
-constexpr llvm::StringLiteral kFreeFunction = "megalodon_gpu_free";
+using mlir::megalodon::detail::kGpuFreeFunction;
+using mlir::megalodon::detail::kGpuSyncFunction;
 
 /// Replaces `kernel` (one thread per block) by loops over its blocks.
 LogicalResult emulate(gpu::LaunchOp kernel) {
@@ -142,8 +142,8 @@ struct EmulateGpuLaunchesPass
       if (isa<gpu::AllocOp>(op))
         rewritten.push_back(op);
       else if (auto call = dyn_cast<func::CallOp>(op);
-               call && (call.getCallee() == kSyncFunction ||
-                        call.getCallee() == kFreeFunction))
+               call && (call.getCallee() == kGpuSyncFunction ||
+                        call.getCallee() == kGpuFreeFunction))
         rewritten.push_back(op);
     });
     for (Operation *op : rewritten) {
@@ -161,7 +161,7 @@ struct EmulateGpuLaunchesPass
         continue;
       }
       auto call = cast<func::CallOp>(op);
-      if (call.getCallee() == kFreeFunction) {
+      if (call.getCallee() == kGpuFreeFunction) {
         Value buffer = freedBuffer(call.getOperand(0));
         if (!buffer) {
           call.emitOpError("frees an address of unknown origin");
@@ -171,7 +171,7 @@ struct EmulateGpuLaunchesPass
       }
       call.erase();
     }
-    for (StringRef name : {kSyncFunction, kFreeFunction})
+    for (StringRef name : {kGpuSyncFunction, kGpuFreeFunction})
       if (auto func = module.lookupSymbol<func::FuncOp>(name))
         func.erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());

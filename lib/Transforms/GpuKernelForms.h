@@ -19,6 +19,11 @@ class IRMapping;
 
 namespace mlir::megalodon::detail {
 
+/// The runtime's calls in host code that kernels run from: wait for the
+/// launches so far, and free a host-shared buffer (by address).
+constexpr llvm::StringLiteral kGpuSyncFunction = "megalodon_gpu_sync";
+constexpr llvm::StringLiteral kGpuFreeFunction = "megalodon_gpu_free";
+
 /// Trip counts of `loop` per dimension (into `trips`) and their product,
 /// built at the builder's insertion point.
 Value tripCounts(OpBuilder &builder, Location loc, scf::ParallelOp loop,

@@ -29,8 +29,8 @@ using namespace mlir;
 namespace kernels = mlir::megalodon::detail;
 
 namespace {
-constexpr llvm::StringLiteral kSyncFunction = "megalodon_gpu_sync";
-constexpr llvm::StringLiteral kFreeFunction = "megalodon_gpu_free";
+using mlir::megalodon::detail::kGpuFreeFunction;
+using mlir::megalodon::detail::kGpuSyncFunction;
 
 struct KernelLimits {
   int64_t blockSize;
@@ -202,7 +202,7 @@ bool touchesBufferContents(Operation *op) {
           memref::ExtractAlignedPointerAsIndexOp>(op))
     return false;
   if (auto call = dyn_cast<func::CallOp>(op))
-    return call.getCallee() != kFreeFunction;
+    return call.getCallee() != kGpuFreeFunction;
   if (isa<func::ReturnOp>(op))
     return true;
   if (op->getNumRegions() != 0)
@@ -278,8 +278,8 @@ struct MapLoopsToGpuPass
       }
       return func;
     };
-    func::FuncOp sync = declare(kSyncFunction, {});
-    func::FuncOp free = declare(kFreeFunction, builder.getI64Type());
+    func::FuncOp sync = declare(kGpuSyncFunction, {});
+    func::FuncOp free = declare(kGpuFreeFunction, builder.getI64Type());
     for (func::FuncOp func : functions) {
       for (Block &block : func.getBody())
         if (failed(formKernels(block, {blockSize, maxBlockWork, workgroupBytes},
