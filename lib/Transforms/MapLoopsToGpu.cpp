@@ -19,6 +19,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir::megalodon {
 #define GEN_PASS_DEF_MAPLOOPSTOGPU
@@ -250,6 +251,25 @@ void insertSyncs(func::FuncOp func, func::FuncOp sync) {
     visit(block, /*maybePending=*/false);
 }
 
+/// Copies the constants a kernel uses into it, so that they are immediates
+/// in its code (loop bounds ptxas can unroll by) rather than parameters:
+/// kernel outlining passes every other value from above as a parameter.
+void sinkConstants(gpu::LaunchOp kernel) {
+  llvm::SetVector<Value> fromAbove;
+  getUsedValuesDefinedAbove(kernel.getBody(), fromAbove);
+  OpBuilder builder(&kernel.getBody().front(),
+                    kernel.getBody().front().begin());
+  for (Value value : fromAbove) {
+    Operation *definition = value.getDefiningOp();
+    if (!definition || !definition->hasTrait<OpTrait::ConstantLike>())
+      continue;
+    Value copy = builder.clone(*definition)->getResult(0);
+    value.replaceUsesWithIf(copy, [&](OpOperand &use) {
+      return kernel->isProperAncestor(use.getOwner());
+    });
+  }
+}
+
 struct MapLoopsToGpuPass
     : public mlir::megalodon::impl::MapLoopsToGpuBase<MapLoopsToGpuPass> {
   using MapLoopsToGpuBase::MapLoopsToGpuBase;
@@ -288,6 +308,7 @@ struct MapLoopsToGpuPass
       if (failed(rewriteHostBuffers(func, free)))
         return signalPassFailure();
       insertSyncs(func, sync);
+      func.walk(sinkConstants);
     }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     builder.getUnitAttr());

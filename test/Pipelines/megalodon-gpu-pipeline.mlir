@@ -47,10 +47,11 @@ func.func @block(%x: tensor<1x8x16xf32>, %w: tensor<16xf32>) -> tensor<1x8x16xf3
 }
 
 // A scan over time (timestep_norm) is one kernel: a single block runs the
-// loop over the 16 positions, its phases separated by barriers, and ptxas
-// is told to budget registers for two resident blocks.
+// loop over the 16 positions (bounds are constants in the kernel, not
+// parameters), its phases separated by barriers, and ptxas is told to
+// budget registers for two resident blocks.
 // SCAN: gpu.func @scan_kernel{{.*}} kernel attributes {{{.*}}nvvm.minctasm = 2
-// SCAN: scf.for
+// SCAN: scf.for %{{.*}} = %c0{{.*}} to %c16{{.*}} step %c1
 // SCAN: scf.for %{{.*}} = %thread_id_x{{.*}} to %{{.*}} step %block_dim_x
 // SCAN: gpu.barrier
 // SCAN-LABEL: func.func @scan

@@ -133,7 +133,9 @@ func.func @chunks(%a: memref<2x8xf32>, %out: memref<2x8xf32>) {
 // A scan over time (timestep_norm's): the host loop with a counter and a
 // parallel loop per step is one kernel of one block that runs the whole
 // loop. Every thread reads the counter; thread 0 alone stores its new
-// value, between barriers; the host reads the result after a sync.
+// value, between barriers; the host reads the result after a sync. The
+// kernel has its own copies of the constants it uses (immediates, not
+// parameters, once outlined).
 // CHECK-LABEL: func.func @scan
 func.func @scan(%x: memref<16x4xf32>, %count: memref<i64>,
                 %state: memref<4xf32>, %out: memref<f32>) {
@@ -162,7 +164,9 @@ func.func @scan(%x: memref<16x4xf32>, %count: memref<i64>,
   return
 }
 // CHECK:      gpu.launch blocks({{.*}}) in (%{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads({{.*}}) in (%{{.*}} = %c128
-// CHECK-NEXT:   scf.for %[[T:.*]] = %c0 to %c16 step %c1 {
+// CHECK:        %[[C0:.*]] = arith.constant 0 : index
+// CHECK:        %[[C16:.*]] = arith.constant 16 : index
+// CHECK-NEXT:   scf.for %[[T:.*]] = %[[C0]] to %[[C16]] step %{{.*}} {
 // CHECK-NEXT:     %[[N:.*]] = memref.load %{{.*}}[] : memref<i64>
 // CHECK-NEXT:     %[[N1:.*]] = arith.addi %[[N]]
 // CHECK-NEXT:     gpu.barrier
