@@ -69,8 +69,21 @@ void megalodon::registerGpuPipelineDialects(DialectRegistry &registry) {
 
 void megalodon::buildGpuPipeline(OpPassManager &pm,
                                  const GpuPipelineOptions &options) {
-  // Stage 1: megalodon -> tensor-level linalg / scf (the untiled lowerings:
-  // the CPU register tiles and vector kernels do not apply here).
+  // Stage 0: cema's two-level form. Blocks of time are independent
+  // contractions (parallel loops over batch, block, step and channel) and
+  // the state crosses blocks in a scan over the blocks alone, so a long
+  // sequence is no longer one long chain of dependent steps. No other op
+  // gets a tile config: the CPU's register tiles and vector kernels do not
+  // apply here.
+  if (options.cemaBlock > 0) {
+    SelectTileConfigsOptions select;
+    select.cemaMatrixBlock = options.cemaBlock;
+    select.defaults = false;
+    pm.addPass(createSelectTileConfigs(select));
+    pm.addPass(createTileCema());
+  }
+
+  // Stage 1: megalodon -> tensor-level linalg / scf.
   pm.addPass(createConvertMegalodonToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -89,6 +102,9 @@ void megalodon::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());
+  // Sequential loops whose elements never meet (the scan over cema's
+  // blocks) go inside their parallel loops: a thread per element.
+  pm.addPass(createInterchangeElementwiseScans());
   MapLoopsToGpuOptions map;
   map.blockSize = options.emulate ? 1 : options.blockSize;
   pm.addPass(createMapLoopsToGpu(map));

@@ -73,6 +73,8 @@ struct SelectTileConfigs
           return;
         }
       }
+      if (!defaults)
+        return;
       DictionaryAttr sizes = op.getDefaultTileSizes(target);
       // Ops with dynamic shapes have no default and keep their untiled
       // lowering.

@@ -3,6 +3,7 @@
 // RUN: megalodon-opt %s --megalodon-gpu-pipeline | FileCheck %s --check-prefix=PTX
 // RUN: megalodon-opt %s --megalodon-gpu-pipeline="chip=sm_80" | FileCheck %s --check-prefix=SM80
 // RUN: megalodon-opt %s --megalodon-gpu-pipeline="emulate=1" | FileCheck %s --check-prefix=EMU
+// RUN: megalodon-opt %s --megalodon-gpu-pipeline="serialize=false cema-block=16" | FileCheck %s --check-prefix=CEMA
 
 // The GPU pipeline, stage by stage: the same linalg and bufferization as on
 // the CPU, then one kernel per parallel loop nest, outlined into one
@@ -71,4 +72,27 @@ func.func @scan(%x: tensor<1x16x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>)
       : (tensor<1x16x8xf32>, tensor<8xf32>, tensor<8xf32>)
       -> (tensor<1x16x8xf32>, tensor<1xi64>, tensor<1x2xf32>, tensor<1x2xf32>)
   return %y : tensor<1x16x8xf32>
+}
+
+// cema in blocks of 16 steps: the 4 blocks' contractions are parallel
+// kernels, and the scan over blocks is a kernel in which every thread
+// carries one state (batch row, state, channel) through the 4 blocks,
+// saving the state entering each; no host loop, no barrier.
+// CEMA: gpu.module @megalodon_kernels
+// CEMA: %[[SAVED:.*]] = memref.subview %{{.*}}[0, %{{.*}}, 0, 0] [2, 1, 4, 8]
+// CEMA-NEXT: %[[H:.*]] = memref.load
+// CEMA-NEXT: memref.store %[[H]], %[[SAVED]]
+// CEMA-NOT: gpu.barrier
+// CEMA: gpu.return
+// CEMA: func.func @cema(
+// CEMA-NOT: scf.for
+// CEMA: return
+func.func @cema(%x: tensor<2x64x8xf32>, %a: tensor<8x4x1xf32>,
+                %t: tensor<8x1x1xf32>, %g: tensor<8x4x2xf32>,
+                %o: tensor<8x1xf32>) -> tensor<2x64x8xf32>
+    attributes {llvm.emit_c_interface} {
+  %y, %h = megalodon.cema %x params(%a, %a, %t, %g, %o)
+      : (tensor<2x64x8xf32>, tensor<8x4x1xf32>, tensor<8x4x1xf32>, tensor<8x1x1xf32>, tensor<8x4x2xf32>, tensor<8x1xf32>)
+      -> (tensor<2x64x8xf32>, tensor<2x8x4xcomplex<f32>>)
+  return %y : tensor<2x64x8xf32>
 }

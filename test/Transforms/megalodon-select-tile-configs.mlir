@@ -1,6 +1,7 @@
 // RUN: megalodon-opt %s --megalodon-select-tile-configs="lanes=16 registers=32 l1-bytes=49152 l2-bytes=2097152 threads=2" | FileCheck %s --check-prefix=AVX512
 // RUN: megalodon-opt %s --megalodon-select-tile-configs="lanes=8 registers=16 l1-bytes=32768 l2-bytes=1048576 threads=2" | FileCheck %s --check-prefix=AVX2
 // RUN: megalodon-opt %s --megalodon-select-tile-configs="lanes=16 registers=32 l1-bytes=49152 l2-bytes=2097152 threads=2 cema-matrix-block=64" | FileCheck %s --check-prefix=MATRIX
+// RUN: megalodon-opt %s --megalodon-select-tile-configs="cema-matrix-block=64 defaults=false" | FileCheck %s --check-prefix=NODEFAULTS
 
 // Defaults follow the target facts: the widest vector that divides D, as
 // many states per pass as fit in the registers with their coefficients
@@ -22,6 +23,17 @@
 // MATRIX: megalodon.cema_grad {{.*}}{megalodon.tile_config = #megalodon.tile_config<{matrix_block = 64 : i64}, source = "user">}
 // MATRIX-LABEL: func.func @narrow
 // MATRIX: megalodon.cema {{.*}}{megalodon.tile_config = #megalodon.tile_config<{block_time = 10 : i64, lanes = 4 : i64, state_group = 3 : i64}, source = "default">}
+// defaults=false: the block form where it fits, and no config elsewhere
+// (the hand-written one stays).
+// NODEFAULTS-LABEL: func.func @wide
+// NODEFAULTS: megalodon.cema {{.*}}{megalodon.tile_config = #megalodon.tile_config<{matrix_block = 64 : i64}, source = "user">}
+// NODEFAULTS: megalodon.cema_grad {{.*}}{megalodon.tile_config = #megalodon.tile_config<{matrix_block = 64 : i64}, source = "user">}
+// NODEFAULTS-LABEL: func.func @narrow
+// NODEFAULTS-NOT: source = "default"
+// NODEFAULTS: source = "user"
+// NODEFAULTS-NOT: megalodon.tile_config
+// NODEFAULTS-LABEL: func.func @attention
+// NODEFAULTS-NOT: megalodon.tile_config
 func.func @wide(%x: tensor<1x2048x256xf32>, %a: tensor<256x16x1xf32>,
                 %t: tensor<256x1x1xf32>, %g: tensor<256x16x2xf32>,
                 %o: tensor<256x1xf32>) {

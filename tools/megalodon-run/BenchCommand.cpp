@@ -107,8 +107,9 @@ static cl::list<std::string>
            cl::CommaSeparated, cl::sub(tool::benchCommand));
 static cl::opt<std::string> pipelineOptions(
     "pipeline-options",
-    cl::desc("Further CPU pipeline options for the compiled code, e.g. "
-             "'matmul-rows=12 matmul-row-block=96'"),
+    cl::desc("Further options of the backend's pipeline for the compiled "
+             "code, e.g. 'matmul-rows=12 matmul-row-block=96' (cpu) or "
+             "'cema-block=64' (cuda)"),
     cl::sub(tool::benchCommand));
 static cl::opt<std::string> cacheDir("cache-dir",
                                      cl::desc("Artifact cache directory"),
@@ -254,7 +255,6 @@ llvm::Error tool::runBench() {
   options.cacheDir = cacheDir;
 
   if (llvm::Error err = tool::selectBackend(options))
-
     return err;
   options.tile = tile;
   options.pipelineOptions = pipelineOptions;

@@ -30,8 +30,9 @@ struct Case {
   int64_t batch;
   /// Sequence length as a multiple of the chunk size: 0.5, 1 or 4.
   double chunks;
-  /// CPU pipeline options of the compiled code (CpuCompileOptions), for
-  /// forms that are off by default, and the suffix naming them.
+  /// Pipeline options of the compiled code (CpuCompileOptions, the
+  /// backend's), for forms that are off by default, and the suffix naming
+  /// them.
   const char *pipelineOptions = "";
   const char *optionsName = "";
   /// CpuCompileOptions::backend ("gpu-emulation": the GPU pipeline's
@@ -159,8 +160,12 @@ INSTANTIATE_TEST_SUITE_P(
         // The GPU pipeline's kernels, one thread per block, on the host:
         // batch 1, where the scans' counters are stored by the sequential
         // code of their block kernels.
+        // cema in blocks of 32 steps (the default) where they divide L,
+        // and as the step-by-step recurrence.
         Case{"tiny", 1, 4, "", "_GpuKernelsEmulated", "gpu-emulation"},
-        Case{"small", 1, 1, "", "_GpuKernelsEmulated", "gpu-emulation"}),
+        Case{"small", 1, 1, "", "_GpuKernelsEmulated", "gpu-emulation"},
+        Case{"tiny", 1, 4, "cema-block=0", "_GpuKernelsEmulatedRecurrence",
+             "gpu-emulation"}),
     caseName);
 
 } // namespace

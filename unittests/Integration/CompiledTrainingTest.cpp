@@ -40,7 +40,8 @@ struct Variant {
   void (*apply)(ModelConfig &);
   /// Sequence length in chunks.
   int64_t chunks;
-  /// CPU pipeline options of the compiled code, for forms off by default.
+  /// Pipeline options of the compiled code (the backend's), for forms off
+  /// by default.
   const char *pipelineOptions = "";
   const char *backend = "cpu";
 };
@@ -63,10 +64,11 @@ const Variant kVariants[] = {
      "graph-row-block=16 graph-row-parallel=true"},
     // cema and cema_grad in the block (matrix) form, 4 blocks of 8 steps.
     {"TinyCemaMatrixForm", [](ModelConfig &) {}, 2, "cema-matrix-block=8"},
-    // The GPU pipeline's kernels (scans and chunk loops as block kernels)
-    // run on the host, one thread per block: their forming is checked here
-    // without a GPU.
-    {"TinyGpuKernelsEmulated", [](ModelConfig &) {}, 2, "", "gpu-emulation"},
+    // The GPU pipeline's kernels (scans and chunk loops as block kernels,
+    // cema and cema_grad in 4 blocks of 8 steps) run on the host, one
+    // thread per block: their forming is checked here without a GPU.
+    {"TinyGpuKernelsEmulated", [](ModelConfig &) {}, 2, "cema-block=8",
+     "gpu-emulation"},
 };
 
 double relativeError(const std::vector<double> &got,

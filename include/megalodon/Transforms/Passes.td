@@ -423,7 +423,8 @@ def SelectTileConfigs : Pass<"megalodon-select-tile-configs"> {
     machines (tests, cross-compiling). Configs already present (written by
     hand) are kept. With `cema-matrix-block=T`, every cema and cema_grad
     whose length T divides gets the block (matrix) form, `matrix_block = T`,
-    before the database and the defaults, marked `source = "user"`.
+    before the database and the defaults, marked `source = "user"`. With
+    `defaults=false` ops that get neither keep no config.
 
     ```mlir
     %y, %h = megalodon.cema %x params(...) : ...
@@ -452,6 +453,10 @@ def SelectTileConfigs : Pass<"megalodon-select-tile-configs"> {
     Option<"cemaMatrixBlock", "cema-matrix-block", "int64_t", "0",
            "Blocks of the block (matrix) form for cema and cema_grad (0: "
            "off)">,
+    Option<"defaults", "defaults", "bool", "true",
+           "Give ops without a user or database config their defaults (off: "
+           "they keep their untiled lowering; the GPU pipeline, whose "
+           "kernels are not the CPU's register tiles)">,
   ];
   let dependentDialects = ["::mlir::megalodon::MegalodonDialect"];
 }
@@ -639,6 +644,46 @@ def EmulateGpuLaunches
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def InterchangeElementwiseScans
+    : Pass<"megalodon-interchange-elementwise-scans"> {
+  let summary = "Move sequential loops over elementwise parallel loops inside them";
+  let description = [{
+    A sequential `scf.for` whose body is parallel loops with one iteration
+    space, in which every iteration reads and writes only its own elements of
+    the buffers the loop writes, is one parallel loop over independent
+    sequential ones: each element's chain of steps never meets another's.
+    This pass rewrites it that way, so that the GPU mapping gives every
+    element a thread that walks the steps, instead of a host loop or a
+    one-block kernel that synchronizes all elements at every step. cema's
+    scan over blocks and the powers of its decay are such loops.
+
+    ```mlir
+    scf.for %m = %c0 to %c4 step %c1 {
+      scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+        %h = memref.load %state[%i] : memref<64xf32>
+        memref.store %h, %entering[%m, %i] : memref<4x64xf32>
+        ...
+        memref.store %next, %state[%i] : memref<64xf32>
+      }
+    }
+    // becomes
+    scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+      scf.for %m = %c0 to %c4 step %c1 { ... }
+    }
+    ```
+
+    "Its own elements": every access to a buffer the loop writes, traced
+    through `memref.subview`s with unit strides to its `memref.alloc`,
+    indexes that allocation with each parallel induction variable itself, in
+    the same dimension and at the same loop-invariant offset as every other
+    access to it. Stores to anything but an allocation, other memory effects
+    (copies, allocations inside the loop), loop-carried values and reductions
+    leave the loop as it is. Inner loops are rewritten first, so nests of
+    such loops become one parallel loop.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
 def HintBlockKernelOccupancy

@@ -43,15 +43,15 @@ std::string cudaToolkit() {
 namespace {
 /// The pipeline options an artifact is built with; part of its key.
 std::string pipelineDescription(const CpuCompileOptions &options) {
+  std::string extra =
+      options.pipelineOptions.empty() ? "" : " " + options.pipelineOptions;
   if (options.backend == "cuda")
     return "megalodon-gpu-pipeline{chip=" + options.gpuChip +
-           " cuda-toolkit=" + cudaToolkit() + "}";
+           " cuda-toolkit=" + cudaToolkit() + extra + "}";
   if (options.backend == "gpu-emulation")
-    return "megalodon-gpu-pipeline{emulate=1}";
+    return "megalodon-gpu-pipeline{emulate=1" + extra + "}";
   return std::string("megalodon-cpu-pipeline{fuse-elementwise=1,tile=") +
-         (options.tile ? "1" : "0") +
-         (options.pipelineOptions.empty() ? "" : " ") +
-         options.pipelineOptions + "}";
+         (options.tile ? "1" : "0") + extra + "}";
 }
 
 std::string describeTarget(const HostTarget &target) {
@@ -115,6 +115,9 @@ llvm::Error lowerAndEmit(ModuleOp module,
   bool gpuPipeline = compileOptions.backend != "cpu";
   if (gpuPipeline) {
     mlir::megalodon::GpuPipelineOptions options;
+    if (failed(options.parseFromString(compileOptions.pipelineOptions)))
+      return llvm::createStringError("invalid GPU pipeline options '" +
+                                     compileOptions.pipelineOptions + "'");
     options.chip = compileOptions.gpuChip;
     options.emulate = compileOptions.backend == "gpu-emulation";
     if (!options.emulate)

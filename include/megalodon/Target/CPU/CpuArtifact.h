@@ -29,9 +29,10 @@ struct CpuCompileOptions {
   /// Run the tile-config and tiling passes (the pipeline's `tile` option);
   /// off compiles the untiled lowerings, for comparisons.
   bool tile = true;
-  /// Further options of the CPU pipeline in its textual form, e.g.
-  /// "matmul-rows=12 matmul-row-block=96" (see CpuPipelineOptions); for
-  /// experiments and benchmarks. Part of the cache key.
+  /// Further options of the backend's pipeline in its textual form, e.g.
+  /// "matmul-rows=12 matmul-row-block=96" (CpuPipelineOptions) or
+  /// "cema-block=64" (GpuPipelineOptions, for the cuda and gpu-emulation
+  /// backends); for experiments and benchmarks. Part of the cache key.
   std::string pipelineOptions;
   /// Tile configs from the tuning database where it has them (else the
   /// rules' defaults). Off: defaults only.
