@@ -117,6 +117,9 @@ void megalodon::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGpuModules());
   pm.addNestedPass<gpu::GPUModuleOp>(createHintBlockKernelOccupancy());
+  // Launch sizes fold to constants first, so that the costs are numbers.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createEstimateKernelCosts());
   if (!options.serialize)
     return;
 

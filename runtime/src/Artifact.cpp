@@ -18,6 +18,7 @@
 #include <dlfcn.h>
 #include <mutex>
 #include <set>
+#include <unistd.h>
 #if defined(__GLIBC__)
 #include <link.h>
 #include <malloc.h>
@@ -167,9 +168,19 @@ Status Artifact::load(const std::string &directory,
   std::string libraryPath = pathInDirectory(directory, manifest.library);
   // A CUDA artifact's library loads its kernels when it is opened.
   bool onGpu = manifest.backend == "cuda";
-  if (onGpu)
+  if (onGpu) {
     if (Status s = cuda::initialize(); !s)
       return Status::error(prefix + s.message());
+    // What each kernel computes and moves, for benchmarks' rates; older
+    // artifacts have no list.
+    std::string costsPath = pathInDirectory(directory, kKernelCostsFileName);
+    if (access(costsPath.c_str(), F_OK) == 0) {
+      KernelCosts costs;
+      if (Status s = readKernelCosts(costsPath, costs); !s)
+        return Status::error(prefix + s.message());
+      cuda::registerKernelCosts(costs);
+    }
+  }
   // RTLD_NOW reports unresolved references here rather than at the first
   // call; RTLD_LOCAL keeps one artifact's symbols from satisfying another's.
   dlerror();

@@ -103,6 +103,7 @@ struct Backend {
   std::vector<TimedLaunch> timedLaunches;
   std::vector<CUevent> spareEvents;
   std::map<std::string, KernelTime> kernelTimes;
+  KernelCosts kernelCosts;
 };
 
 Backend &backend() {
@@ -391,12 +392,23 @@ void setKernelProfiling(bool on) {
   b.profiling = on;
 }
 
+void registerKernelCosts(const KernelCosts &costs) {
+  Backend &b = backend();
+  std::lock_guard<std::mutex> lock(b.mutex);
+  for (const auto &[name, cost] : costs)
+    b.kernelCosts[name] = cost;
+}
+
 std::vector<KernelTime> takeKernelProfile() {
   Backend &b = backend();
   std::lock_guard<std::mutex> lock(b.mutex);
   std::vector<KernelTime> out;
-  for (auto &[name, time] : b.kernelTimes)
+  for (auto &[name, time] : b.kernelTimes) {
     out.push_back(time);
+    auto cost = b.kernelCosts.find(name);
+    if (cost != b.kernelCosts.end())
+      out.back().cost = cost->second;
+  }
   b.kernelTimes.clear();
   return out;
 }

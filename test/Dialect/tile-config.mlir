@@ -78,3 +78,26 @@ func.func @row_blocks_not_unit(%n: index) {
   } {megalodon.matmul_row_blocks = 1 : i64}
   return
 }
+
+// -----
+
+// The kernel cost list (megalodon-estimate-kernel-costs) is a dictionary of
+// [FLOPs, bytes] pairs on a module.
+
+// CHECK: module attributes {megalodon.kernel_costs = {k = array<i64: 10, 20>}}
+module attributes {megalodon.kernel_costs = {k = array<i64: 10, 20>}} {
+}
+
+// -----
+
+// expected-error @+1 {{'megalodon.kernel_costs' must be a dictionary of array<i64: flops, bytes> on a module}}
+module attributes {megalodon.kernel_costs = {k = array<i64: 10>}} {
+}
+
+// -----
+
+func.func @costs_not_on_a_module(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'megalodon.kernel_costs' must be a dictionary of array<i64: flops, bytes> on a module}}
+  %y = megalodon.silu %x {megalodon.kernel_costs = {}} : tensor<4xf32>
+  return %y : tensor<4xf32>
+}

@@ -28,6 +28,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -136,28 +137,54 @@ double peakResidentMiB() {
   return kib / 1024.0;
 }
 
-/// The kernels of `calls` timed calls by device time, most first.
+/// `amount` per millisecond as a rate in units of 1e9 per second, or "-"
+/// when the amount is not known.
+std::string ratePerSecond(double amount, double milliseconds) {
+  if (amount < 0 || milliseconds <= 0)
+    return "-";
+  return llvm::formatv("{0:f1}", amount / (milliseconds * 1e6)).str();
+}
+
+/// The kernels of `calls` timed calls by device time, most first, with
+/// the rates their compiler-counted FLOPs and bytes give (GB/s: the
+/// compulsory traffic, so a lower bound).
 void printKernelTimes(std::vector<rt::cuda::KernelTime> kernels, int calls) {
   std::sort(kernels.begin(), kernels.end(),
             [](const rt::cuda::KernelTime &a, const rt::cuda::KernelTime &b) {
               return a.milliseconds > b.milliseconds;
             });
-  double total = 0;
-  for (const rt::cuda::KernelTime &k : kernels)
+  double total = 0, flops = 0, bytes = 0;
+  bool allFlopsKnown = true;
+  for (const rt::cuda::KernelTime &k : kernels) {
     total += k.milliseconds;
+    allFlopsKnown &= k.cost.flops >= 0;
+    flops += static_cast<double>(std::max(k.cost.flops, 0LL)) * k.launches;
+    bytes += static_cast<double>(k.cost.bytes) * k.launches;
+  }
   llvm::outs() << llvm::format("        device time per call: %.3f ms in %zu "
-                               "kernels; the most expensive:\n",
-                               total / calls, kernels.size());
-  llvm::outs()
-      << "          ms/call  share  launches/call  us/launch  kernel\n";
+                               "kernels, %s GFLOP/s%s, %s GB/s; the most "
+                               "expensive:\n",
+                               total / calls, kernels.size(),
+                               ratePerSecond(flops, total).c_str(),
+                               allFlopsKnown ? "" : " (counted kernels)",
+                               ratePerSecond(bytes, total).c_str());
+  llvm::outs() << "          ms/call  share  launches/call  us/launch  "
+                  "GFLOP/s     GB/s  kernel\n";
   constexpr size_t kListed = 15;
   for (size_t i = 0; i < kernels.size() && i < kListed; ++i) {
     const rt::cuda::KernelTime &k = kernels[i];
+    double launches = static_cast<double>(k.launches);
     llvm::outs() << llvm::format(
-        "        %9.3f  %4.1f%%  %13.1f  %9.1f  %s\n", k.milliseconds / calls,
-        100 * k.milliseconds / std::max(total, 1e-30),
-        static_cast<double>(k.launches) / calls,
+        "        %9.3f  %4.1f%%  %13.1f  %9.1f  %7s  %7s  %s\n",
+        k.milliseconds / calls, 100 * k.milliseconds / std::max(total, 1e-30),
+        launches / calls,
         1e3 * k.milliseconds / std::max<long long>(k.launches, 1),
+        ratePerSecond(k.cost.flops < 0 ? -1 : k.cost.flops * launches,
+                      k.milliseconds)
+            .c_str(),
+        ratePerSecond(static_cast<double>(k.cost.bytes) * launches,
+                      k.milliseconds)
+            .c_str(),
         k.kernel.c_str());
   }
 }

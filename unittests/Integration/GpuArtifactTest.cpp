@@ -19,6 +19,7 @@
 #include "megalodon/Reference/Interpreter.h"
 #include "megalodon/runtime/Artifact.h"
 #include "megalodon/runtime/Cuda.h"
+#include "megalodon/runtime/KernelCosts.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -97,6 +98,22 @@ TEST_F(GpuArtifactTest, CompilesPtxAndLaunchesThroughTheRuntime) {
          {cubin ? "mgpuModuleLoad" : "mgpuModuleLoadJIT", "mgpuLaunchKernel",
           "mgpuMemAlloc", "megalodon_gpu_sync", "megalodon_gpu_free"})
       EXPECT_TRUE(bytes.contains(symbol)) << symbol;
+
+    // Every kernel the library embeds has its cost of one launch listed,
+    // with its bytes; together they do floating-point work.
+    rt::KernelCosts costs;
+    rt::Status read =
+        rt::readKernelCosts(*dir + "/" + rt::kKernelCostsFileName, costs);
+    ASSERT_TRUE(read.ok()) << read.message();
+    ASSERT_FALSE(costs.empty());
+    long long flops = 0;
+    for (const auto &[name, cost] : costs) {
+      EXPECT_TRUE(bytes.contains(name)) << name;
+      EXPECT_GT(cost.bytes, 0) << name;
+      EXPECT_GE(cost.flops, 0) << name;
+      flops += std::max(cost.flops, 0LL);
+    }
+    EXPECT_GT(flops, 0);
   }
 }
 

@@ -686,6 +686,36 @@ def InterchangeElementwiseScans
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def EstimateKernelCosts : Pass<"megalodon-estimate-kernel-costs", "::mlir::ModuleOp"> {
+  let summary = "Record the FLOPs and bytes of one launch of every kernel";
+  let description = [{
+    For every `gpu.launch_func` of an outlined kernel, counts what one launch
+    does and records it in the module attribute `megalodon.kernel_costs`:
+    kernel name -> [FLOPs, bytes]. Benchmarks divide these by the measured
+    kernel times (achieved TFLOP/s and GB/s).
+
+    * FLOPs: every floating-point arithmetic op, comparison and math
+      function is one per element, a fused multiply-add two, times the
+      number of times it runs: once per block outside any loop (code that
+      every thread of a block repeats counts once); `trip count` times
+      inside a loop with constant bounds; `n` times in all inside the
+      one-iteration-per-thread guard `block_id * size + thread_id < n`;
+      `n` times per block inside a thread-strided loop up to `n`. Branches
+      count as taken. Constants include kernel arguments whose launch
+      operands are constants. A trip count that is none makes the FLOPs
+      unknown, recorded as -1.
+    * Bytes: the static sizes of the buffer arguments the kernel reads or
+      writes, each once: the compulsory traffic. Rereads that miss the
+      caches come on top, so GB/s from it is a lower bound.
+
+    ```mlir
+    module attributes {megalodon.kernel_costs = {
+        forward_kernel = array<i64: 131072, 1048576>, ...}}
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def HintBlockKernelOccupancy
     : Pass<"megalodon-hint-block-kernel-occupancy", "::mlir::gpu::GPUModuleOp"> {
   let summary = "Let kernels with barriers use registers for fewer resident blocks";

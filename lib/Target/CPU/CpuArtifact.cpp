@@ -5,9 +5,11 @@
 #include "EntryPoints.h"
 #include "ObjectEmitter.h"
 
+#include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
 #include "megalodon/Model/ModelBuilder.h"
 #include "megalodon/Pipelines/Pipelines.h"
 #include "megalodon/Transforms/Passes.h"
+#include "megalodon/runtime/KernelCosts.h"
 #include "megalodon/runtime/Manifest.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -135,6 +137,19 @@ llvm::Error lowerAndEmit(ModuleOp module,
     return llvm::createStringError(
         std::string("the ") + (gpuPipeline ? "GPU" : "CPU") +
         " pipeline failed (see the diagnostics above)");
+  if (auto costs = (*clone)->getAttrOfType<DictionaryAttr>(
+          mlir::megalodon::kKernelCostsAttrName)) {
+    rt::KernelCosts list;
+    for (NamedAttribute entry : costs) {
+      ArrayRef<int64_t> pair =
+          cast<DenseI64ArrayAttr>(entry.getValue()).asArrayRef();
+      list[entry.getName().str()] = {pair[0], pair[1]};
+    }
+    llvm::SmallString<256> path = llvm::sys::path::parent_path(library);
+    llvm::sys::path::append(path, rt::kKernelCostsFileName);
+    if (rt::Status s = rt::writeKernelCosts(path.str().str(), list); !s)
+      return llvm::createStringError(s.message());
+  }
   if (llvm::Error err = ::megalodon::addPackedEntryPoints(*clone, entries))
     return err;
   return ::megalodon::emitSharedLibrary(*clone, library,

@@ -6,6 +6,7 @@
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -57,6 +58,20 @@ MegalodonDialect::verifyOperationAttribute(Operation *op,
     if (!isa<UnitAttr>(attribute.getValue()) || !isa<LoopLikeOpInterface>(op))
       return op->emitError("'") << kMatmulRowBlocksAttrName
                                 << "' must be a unit attribute on a loop";
+    return success();
+  }
+  if (attribute.getName() == kKernelCostsAttrName) {
+    auto costs = dyn_cast<DictionaryAttr>(attribute.getValue());
+    bool wellFormed = costs && isa<ModuleOp>(op) &&
+                      llvm::all_of(costs, [](NamedAttribute entry) {
+                        auto pair =
+                            dyn_cast<DenseI64ArrayAttr>(entry.getValue());
+                        return pair && pair.size() == 2;
+                      });
+    if (!wellFormed)
+      return op->emitError("'") << kKernelCostsAttrName
+                                << "' must be a dictionary of "
+                                   "array<i64: flops, bytes> on a module";
     return success();
   }
   if (attribute.getName() != kTileConfigAttrName)

@@ -22,6 +22,7 @@
 #ifndef MEGALODON_RUNTIME_CUDA_H
 #define MEGALODON_RUNTIME_CUDA_H
 
+#include "megalodon/runtime/KernelCosts.h"
 #include "megalodon/runtime/Status.h"
 
 #include <cstddef>
@@ -65,7 +66,14 @@ struct KernelTime {
   std::string kernel;
   long long launches = 0;
   double milliseconds = 0.0;
+  /// One launch's FLOPs and bytes, from registerKernelCosts (flops -1 and
+  /// bytes 0 when none was registered).
+  KernelCost cost;
 };
+/// Costs of the kernels of a loaded artifact (its kernel-costs.tsv), by
+/// kernel name; a later artifact's entries replace earlier ones of the same
+/// name.
+void registerKernelCosts(const KernelCosts &costs);
 /// Times every launch from now on with a pair of events on the stream
 /// (also on when MEGALODON_CUDA_PROFILE=1). The timing itself serializes
 /// nothing, but the events cost a little per launch.

@@ -12,6 +12,11 @@ namespace mlir::megalodon {
 /// megalodon-fuse-matmul-epilogues fuses consumers into.
 inline constexpr llvm::StringLiteral kMatmulRowBlocksAttrName =
     "megalodon.matmul_row_blocks";
+/// The module attribute in which megalodon-estimate-kernel-costs records,
+/// per kernel name, the FLOPs and bytes of one launch:
+/// {name = array<i64: flops, bytes>}.
+inline constexpr llvm::StringLiteral kKernelCostsAttrName =
+    "megalodon.kernel_costs";
 } // namespace mlir::megalodon
 
 #endif // MEGALODON_DIALECT_MEGALODON_IR_MEGALODONDIALECT_H
