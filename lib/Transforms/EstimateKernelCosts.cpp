@@ -90,13 +90,27 @@ public:
       auto type = dyn_cast<MemRefType>(arg.getType());
       if (!type || !type.hasStaticShape() || !isAccessed(arg))
         continue;
-      sum += type.getNumElements() * static_cast<int64_t>(llvm::divideCeil(
-                                         type.getElementTypeBitWidth(), 8));
+      if (std::optional<int64_t> bytes = elementBytes(type.getElementType()))
+        sum += type.getNumElements() * *bytes;
     }
     return sum;
   }
 
 private:
+  /// Bytes of one element: numbers, complex numbers of them and indices
+  /// (64-bit on the GPU); nullopt for anything else.
+  static std::optional<int64_t> elementBytes(Type type) {
+    if (auto complex = dyn_cast<ComplexType>(type)) {
+      std::optional<int64_t> part = elementBytes(complex.getElementType());
+      return part ? std::optional<int64_t>(2 * *part) : std::nullopt;
+    }
+    if (type.isIndex())
+      return 8;
+    if (type.isIntOrFloat())
+      return llvm::divideCeil(type.getIntOrFloatBitWidth(), 8);
+    return std::nullopt;
+  }
+
   gpu::GPUFuncOp kernel;
   gpu::LaunchFuncOp launch;
   int64_t total = 0;

@@ -8,15 +8,17 @@
 //   iterations x one fma (2) + thread 0's add (1)); the sequential add that
 //   every thread repeats counts once per block.
 // * @dynamic: a trip count that is an argument of the host function is not
-//   known: -1.
+//   known: -1; its buffers are 64 floats and 32 complex numbers (8 bytes
+//   each).
 // CHECK: megalodon.kernel_costs = {
-// CHECK-SAME: dynamic = array<i64: -1, 256>
+// CHECK-SAME: dynamic = array<i64: -1, 512>
 // CHECK-SAME: elementwise = array<i64: 200, 800>
 // CHECK-SAME: nest = array<i64: 5160, 1024>
 module attributes {gpu.container_module} {
   func.func @host(%a: memref<100xf32>, %b: memref<100xf32>,
                   %unused: memref<1000xf32>, %s: memref<4x64xf32>,
-                  %d: memref<64xf32>, %steps: index) {
+                  %d: memref<64xf32>, %c: memref<32xcomplex<f32>>,
+                  %steps: index) {
     %c1 = arith.constant 1 : index
     %c4 = arith.constant 4 : index
     %c100 = arith.constant 100 : index
@@ -29,7 +31,8 @@ module attributes {gpu.container_module} {
         threads in (%c256, %c1, %c1) args(%s : memref<4x64xf32>)
     gpu.launch_func @kernels::@dynamic blocks in (%c1, %c1, %c1)
         threads in (%c256, %c1, %c1)
-        args(%steps : index, %d : memref<64xf32>)
+        args(%steps : index, %d : memref<64xf32>,
+             %c : memref<32xcomplex<f32>>)
     return
   }
   gpu.module @kernels {
@@ -76,13 +79,16 @@ module attributes {gpu.container_module} {
       }
       gpu.return
     }
-    gpu.func @dynamic(%steps: index, %d: memref<64xf32>) kernel {
+    gpu.func @dynamic(%steps: index, %d: memref<64xf32>,
+                      %c: memref<32xcomplex<f32>>) kernel {
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
       scf.for %t = %c0 to %steps step %c1 {
         %x = memref.load %d[%t] : memref<64xf32>
         %y = arith.addf %x, %x : f32
         memref.store %y, %d[%t] : memref<64xf32>
+        %z = memref.load %c[%t] : memref<32xcomplex<f32>>
+        memref.store %z, %c[%t] : memref<32xcomplex<f32>>
       }
       gpu.return
     }
