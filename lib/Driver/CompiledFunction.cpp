@@ -5,8 +5,9 @@
 namespace megalodon {
 
 namespace {
-/// The parameter in the dtype the compiled code takes (f32 today): bf16 and
-/// f64 checkpoints are converted once, at bind time.
+/// The parameter in the dtype the compiled code takes (f32, or bf16 for
+/// parameters stored that way): other checkpoints are converted once, at
+/// bind time (to bf16 by rounding to nearest even).
 llvm::Expected<rt::HostTensor> convertParameter(const rt::HostTensor &tensor,
                                                 const rt::TensorSpec &spec) {
   if (tensor.shape != spec.shape)
@@ -16,14 +17,20 @@ llvm::Expected<rt::HostTensor> convertParameter(const rt::HostTensor &tensor,
                                    rt::shapeToString(spec.shape));
   if (tensor.dtype == spec.dtype)
     return tensor;
-  if (spec.dtype != rt::DType::F32)
+  if (spec.dtype != rt::DType::F32 && spec.dtype != rt::DType::BF16)
     return llvm::createStringError(
         std::string("parameter '") + spec.name + "' is " +
         rt::dtypeName(tensor.dtype) + ", the compiled code expects " +
         rt::dtypeName(spec.dtype));
   std::vector<double> values = tensor.toF64();
   std::vector<float> narrowed(values.begin(), values.end());
-  return rt::HostTensor::fromF32(tensor.shape, narrowed);
+  if (spec.dtype == rt::DType::F32)
+    return rt::HostTensor::fromF32(tensor.shape, narrowed);
+  rt::HostTensor bf16 = rt::HostTensor::zeros(rt::DType::BF16, tensor.shape);
+  auto *bits = reinterpret_cast<uint16_t *>(bf16.bytes.data());
+  for (size_t i = 0; i < narrowed.size(); ++i)
+    bits[i] = rt::floatToBF16(narrowed[i]);
+  return bf16;
 }
 } // namespace
 

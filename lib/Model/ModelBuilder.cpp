@@ -6,6 +6,7 @@
 #include "megalodon/Dialect/Megalodon/IR/MegalodonOps.h"
 #include "megalodon/Model/Parameters.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -193,15 +194,18 @@ private:
   }
 };
 
-/// Adds the trainable parameters as trailing arguments of `func`, named.
+/// Adds the trainable parameters as trailing arguments of `func`, named,
+/// in `storage` (f32 or bf16); bf16 ones are widened to `elem` at the start
+/// of the body, before anything the emitter adds.
 void addParameterArguments(func::FuncOp func, const ModelConfig &cfg, Type elem,
-                           ModelEmitter &emitter) {
+                           Type storage, ModelEmitter &emitter) {
   OpBuilder b(func.getContext());
   Block &body = func.getBody().front();
+  OpBuilder atStart = OpBuilder::atBlockBegin(&body);
   for (const ::megalodon::ParamSpec &spec : ::megalodon::parameterSpecs(cfg)) {
     if (!spec.trainable || !spec.aliasOf.empty())
       continue;
-    auto type = RankedTensorType::get(spec.shape, elem);
+    auto type = RankedTensorType::get(spec.shape, storage);
     unsigned index = func.getNumArguments();
     if (failed(func.insertArgument(
             index, type,
@@ -209,7 +213,12 @@ void addParameterArguments(func::FuncOp func, const ModelConfig &cfg, Type elem,
                                                b.getStringAttr(spec.name))),
             func.getLoc())))
       continue;
-    emitter.params[spec.name] = body.getArgument(index);
+    Value param = body.getArgument(index);
+    if (storage != elem)
+      param =
+          arith::ExtFOp::create(atStart, func.getLoc(),
+                                RankedTensorType::get(spec.shape, elem), param);
+    emitter.params[spec.name] = param;
   }
 }
 
@@ -255,7 +264,8 @@ Type stateElementType(OpBuilder &b, const ::megalodon::StateSpec &spec) {
 /// carried state (decodeStateSpecs order) in, logits plus the new state out.
 /// @decode_step and @prefill differ only in `len`.
 void emitStreamingFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
-                       Type elem, int64_t B, int64_t len, StringRef name) {
+                       Type elem, Type storage, int64_t B, int64_t len,
+                       StringRef name) {
   std::vector<::megalodon::StateSpec> states =
       ::megalodon::decodeStateSpecs(cfg, B);
   SmallVector<Type> inputs = {RankedTensorType::get({B, len}, b.getI32Type())};
@@ -281,7 +291,7 @@ void emitStreamingFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
   }
   emitter.headIn = {f.getArgument(arg), f.getArgument(arg + 1),
                     f.getArgument(arg + 2)};
-  addParameterArguments(f, cfg, elem, emitter);
+  addParameterArguments(f, cfg, elem, storage, emitter);
   Value logits = emitter.logits(f.getArgument(0));
 
   SmallVector<Value> results = {logits, emitter.cacheLenOut};
@@ -303,7 +313,7 @@ void emitStreamingFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
 /// Chunk-parallel training chains these across processes; differentiating
 /// it (megalodon-autodiff) gives the gradients of the incoming state too.
 void emitSegmentLossFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
-                         Type elem, int64_t B, int64_t len) {
+                         Type elem, Type storage, int64_t B, int64_t len) {
   std::vector<::megalodon::StateSpec> states =
       ::megalodon::segmentStateSpecs(cfg, B);
   auto tokens = RankedTensorType::get({B, len}, b.getI32Type());
@@ -327,7 +337,7 @@ void emitSegmentLossFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
   }
   emitter.headIn = {f.getArgument(arg), f.getArgument(arg + 1),
                     f.getArgument(arg + 2)};
-  addParameterArguments(f, cfg, elem, emitter);
+  addParameterArguments(f, cfg, elem, storage, emitter);
   Value logits = emitter.logits(f.getArgument(0));
   Value loss = CrossEntropyOp::create(b, module.getLoc(),
                                       RankedTensorType::get({}, b.getF32Type()),
@@ -366,7 +376,8 @@ void emitNllFunc(OpBuilder &b, ModuleOp module, const ModelConfig &cfg,
 namespace megalodon {
 
 void loadModelDialects(MLIRContext &context) {
-  context.loadDialect<MegalodonDialect, func::FuncDialect>();
+  context
+      .loadDialect<MegalodonDialect, func::FuncDialect, arith::ArithDialect>();
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>>
@@ -408,8 +419,9 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
   else
     return json.takeError();
   (*module)->setAttr(kConfigAttr, b.getStringAttr(compact));
-  // Activations and parameters are f32; the dialect also carries bf16.
+  // Activations are f32; parameters f32 or, stored as bf16, widened to f32.
   Type elem = b.getF32Type();
+  Type storage = options.bf16Parameters ? b.getBF16Type() : elem;
   auto tokensType = [&](int64_t len) {
     return RankedTensorType::get({B, len}, b.getI32Type());
   };
@@ -418,7 +430,7 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
     func::FuncOp f = createFunc(b, *module, "forward", {tokensType(L)},
                                 {named(b, kInputAttr, "tokens")});
     ModelEmitter emitter(b, loc, cfg, elem, B, L);
-    addParameterArguments(f, cfg, elem, emitter);
+    addParameterArguments(f, cfg, elem, storage, emitter);
     Value logits = emitter.logits(f.getArgument(0));
     finishFunc(b, f, {logits}, {named(b, kInputAttr, "logits")});
   }
@@ -428,7 +440,7 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
         b, *module, "loss", {tokensType(L), tokensType(L)},
         {named(b, kInputAttr, "tokens"), named(b, kInputAttr, "targets")});
     ModelEmitter emitter(b, loc, cfg, elem, B, L);
-    addParameterArguments(f, cfg, elem, emitter);
+    addParameterArguments(f, cfg, elem, storage, emitter);
     Value logits = emitter.logits(f.getArgument(0));
     Value loss = CrossEntropyOp::create(
         b, loc, RankedTensorType::get({}, b.getF32Type()), logits,
@@ -437,12 +449,12 @@ buildModelModule(MLIRContext &context, const ModelConfig &cfg,
   }
 
   if (options.emitSegmentLoss)
-    emitSegmentLossFunc(b, *module, cfg, elem, B, L);
+    emitSegmentLossFunc(b, *module, cfg, elem, storage, B, L);
 
   if (options.emitDecode)
-    emitStreamingFunc(b, *module, cfg, elem, B, Ld, "decode_step");
+    emitStreamingFunc(b, *module, cfg, elem, storage, B, Ld, "decode_step");
   if (options.emitPrefill)
-    emitStreamingFunc(b, *module, cfg, elem, B, Lp, "prefill");
+    emitStreamingFunc(b, *module, cfg, elem, storage, B, Lp, "prefill");
   if (options.emitStreamingLoss) {
     if (options.emitDecode)
       emitNllFunc(b, *module, cfg, B, Ld, "decode_step_loss");

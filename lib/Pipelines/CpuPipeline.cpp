@@ -153,6 +153,8 @@ void megalodon::buildCpuPipeline(OpPassManager &pm,
 
   // Stage 1: megalodon -> tensor-level linalg / scf.
   pm.addPass(createConvertMegalodonToLinalg());
+  // Tensor arith (the widening of parameters stored as bf16) -> linalg.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Matmuls become vector kernels before elementwise fusion: fusion would

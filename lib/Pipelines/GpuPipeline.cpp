@@ -85,6 +85,8 @@ void megalodon::buildGpuPipeline(OpPassManager &pm,
 
   // Stage 1: megalodon -> tensor-level linalg / scf.
   pm.addPass(createConvertMegalodonToLinalg());
+  // Tensor arith (the widening of parameters stored as bf16) -> linalg.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.fuseElementwise)

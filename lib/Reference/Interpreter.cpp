@@ -183,6 +183,8 @@ private:
         // Autodiff seeds the loss's cotangent and builds zero cotangents as
         // constants.
         .Case([&](arith::ConstantOp o) { return constant(o); })
+        // Parameters stored as bf16 (BuildOptions::bf16Parameters).
+        .Case([&](arith::ExtFOp o) { return widen(o); })
         .Case([&](GlobalNormOp o) {
           return ref::detail::evaluateGlobalNorm(o, *this);
         })
@@ -199,6 +201,27 @@ private:
     RefValue &y = defineReal(op->getResult(0));
     for (int64_t i = 0; i < a.numel(); ++i)
       y.real[i] = fn(a.real[i], b.real[i]);
+    return llvm::Error::success();
+  }
+
+  /// The source's values, each first rounded to its element type (the
+  /// caller may pass unrounded values for a bf16 argument): exact, as every
+  /// narrower float is a double.
+  llvm::Error widen(arith::ExtFOp o) {
+    auto sourceType = dyn_cast<RankedTensorType>(o.getIn().getType());
+    if (!sourceType || kindOf(sourceType) != RefValue::Kind::Real)
+      return error(o, "only real tensors are widened");
+    const llvm::fltSemantics &semantics =
+        cast<FloatType>(sourceType.getElementType()).getFloatSemantics();
+    RefValue y = get(o.getIn());
+    for (double &v : y.real) {
+      APFloat value(v);
+      bool lost = false;
+      value.convert(semantics, APFloat::rmNearestTiesToEven, &lost);
+      value.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+      v = value.convertToDouble();
+    }
+    define(o.getResult(), std::move(y));
     return llvm::Error::success();
   }
 

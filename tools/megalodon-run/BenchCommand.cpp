@@ -115,6 +115,11 @@ static cl::opt<std::string> pipelineOptions(
 static cl::opt<std::string> cacheDir("cache-dir",
                                      cl::desc("Artifact cache directory"),
                                      cl::sub(tool::benchCommand));
+static cl::opt<bool> bf16Params(
+    "bf16-params",
+    cl::desc("Forward passes with the parameters stored as bf16 (arithmetic "
+             "stays f32)"),
+    cl::sub(tool::benchCommand));
 
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -213,6 +218,10 @@ double quietGemmRate(tool::SgemmFn sgemm) {
 } // namespace
 
 llvm::Error tool::runBench() {
+  if (train && bf16Params)
+    return llvm::createStringError(
+        "--bf16-params times forward passes; training steps keep f32 "
+        "parameters");
   if (threads > 0)
     setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
   if (op == "linear") {
@@ -317,6 +326,7 @@ llvm::Error tool::runBench() {
       build.batch = batch;
       build.seqLen = L;
       build.emitLoss = build.emitDecode = false;
+      build.bf16Parameters = bf16Params;
       auto module = buildModelModule(context, *cfg, build);
       if (!module)
         return module.takeError();

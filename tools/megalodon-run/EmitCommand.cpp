@@ -30,6 +30,12 @@ static cl::opt<int64_t>
                cl::desc("Also emit @prefill for pieces of this many tokens"),
                cl::init(0), cl::sub(tool::emitCommand));
 
+static cl::opt<bool> bf16Params(
+    "bf16-params",
+    cl::desc("Parameters stored as bf16, widened to f32 where each function "
+             "starts (inference functions)"),
+    cl::sub(tool::emitCommand));
+
 llvm::Error tool::runEmit() {
   if (llvm::Error err = requireFlags({{&config.getValue(), "config"}}))
     return err;
@@ -43,6 +49,7 @@ llvm::Error tool::runEmit() {
   options.decodeLen = decodeLen;
   options.emitPrefill = prefillLen > 0;
   options.prefillLen = prefillLen;
+  options.bf16Parameters = bf16Params;
   auto module = buildModelModule(context, *cfg, options);
   if (!module)
     return module.takeError();

@@ -58,6 +58,11 @@ static cl::opt<std::string>
 static cl::opt<int64_t> batch("batch",
                               cl::desc("Windows per compiled call (cpu)"),
                               cl::init(1), cl::sub(tool::evalCommand));
+static cl::opt<bool>
+    bf16Params("bf16-params",
+               cl::desc("Run with the parameters rounded to bf16 and stored "
+                        "that way (arithmetic stays f32)"),
+               cl::sub(tool::evalCommand));
 static cl::opt<bool> streaming(
     "streaming",
     cl::desc("Feed tokens through compiled prefill/decode with carried state; "
@@ -108,6 +113,7 @@ buildLossModule(mlir::MLIRContext &context, const ModelConfig &cfg,
   options.batch = batchSize;
   options.seqLen = length;
   options.emitForward = options.emitDecode = false;
+  options.bf16Parameters = bf16Params;
   return buildModelModule(context, cfg, options);
 }
 

@@ -3,8 +3,9 @@
 // Every number a user gets comes from compiled code, so compiled @forward and
 // @loss are checked against the reference interpreter on the tiny and small
 // configurations, for L < C, L = C and L = 4C, batch 1 and 2 (and with
-// prologue fusion and graph row blocks, which are off by default, and with
-// the GPU pipeline's kernels emulated on the host):
+// prologue fusion and graph row blocks, which are off by default, with the
+// GPU pipeline's kernels emulated on the host, and with the parameters
+// stored as bf16, which the reference rounds the same way):
 // loss relative error <= 1e-5, logits max absolute error <= 5e-4.
 //
 //===----------------------------------------------------------------------===//
@@ -38,6 +39,8 @@ struct Case {
   /// CpuCompileOptions::backend ("gpu-emulation": the GPU pipeline's
   /// kernels run on the host).
   const char *backend = "cpu";
+  /// Parameters stored as bf16 (the reference rounds them the same way).
+  bool bf16Parameters = false;
 };
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info);
@@ -84,6 +87,7 @@ TEST_P(CompiledModelTest, MatchesReference) {
   options.batch = B;
   options.seqLen = L;
   options.emitDecode = false;
+  options.bf16Parameters = c.bf16Parameters;
   auto module = buildModelModule(context, config, options);
   ASSERT_TRUE(static_cast<bool>(module)) << llvm::toString(module.takeError());
 
@@ -165,7 +169,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"tiny", 1, 4, "", "_GpuKernelsEmulated", "gpu-emulation"},
         Case{"small", 1, 1, "", "_GpuKernelsEmulated", "gpu-emulation"},
         Case{"tiny", 1, 4, "cema-block=0", "_GpuKernelsEmulatedRecurrence",
-             "gpu-emulation"}),
+             "gpu-emulation"},
+        // Parameters stored as bf16, widened to f32 in the compiled code.
+        Case{"tiny", 2, 1, "", "_Bf16Parameters", "cpu", true},
+        Case{"small", 1, 1, "", "_Bf16Parameters", "cpu", true},
+        Case{"tiny", 1, 4, "", "_Bf16ParametersGpuKernelsEmulated",
+             "gpu-emulation", true}),
     caseName);
 
 } // namespace

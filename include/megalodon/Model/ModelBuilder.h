@@ -53,6 +53,12 @@ struct BuildOptions {
   /// @loss for one segment of a longer sequence, continuing the carried
   /// timestep-norm and CEMA state (segmentStateSpecs) of the previous one.
   bool emitSegmentLoss = false;
+  /// The trainable parameters arrive as bf16 (half the memory, and half the
+  /// bytes copied to a GPU per call) and are widened to f32 where each
+  /// function starts: all arithmetic and accumulation stay f32 (MODEL.md
+  /// section 12). For inference; the autodiff of @loss and the training
+  /// step take f32 parameters.
+  bool bf16Parameters = false;
 };
 
 /// Names of the attributes the builder puts on arguments and results.
