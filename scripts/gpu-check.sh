@@ -70,6 +70,17 @@ for cfg in tiny small; do
   echo "$gpu"
   agree "$cfg eval loss" "$(echo "$gpu" | grep '^{' | json_field loss)" \
     "$(echo "$ref" | grep '^{' | json_field loss)" 1e-5
+  # Parameters stored as bf16, against the reference with the same rounding.
+  ref16=$(step 120 "$bin" eval --config examples/$cfg.json --weights "$weights" \
+    --tokens "$work/text.txt" --seq-len $chunk --max-windows 2 --json \
+    --backend reference --bf16-params)
+  gpu16=$(step 120 "$bin" eval --config examples/$cfg.json --weights "$weights" \
+    --tokens "$work/text.txt" --seq-len $chunk --max-windows 2 --json \
+    --backend cuda --bf16-params)
+  echo "$gpu16"
+  agree "$cfg eval loss, bf16 parameters" \
+    "$(echo "$gpu16" | grep '^{' | json_field loss)" \
+    "$(echo "$ref16" | grep '^{' | json_field loss)" 1e-5
   stream=$(step 120 "$bin" eval --config examples/$cfg.json --weights "$weights" \
     --tokens "$work/text.txt" --seq-len $chunk --max-windows 2 --json --backend cuda --streaming)
   echo "$stream"
@@ -99,6 +110,8 @@ step 60 "$bin" generate --backend cuda --config $tiny --weights "$trained" \
 # 3. Benchmarks (timings, not checks), with the kernels by device time.
 step 120 "$bin" bench --backend cuda --config $small --seq-len 2048 --iters 5 \
   --kernel-times
+step 120 "$bin" bench --backend cuda --config $small --seq-len 2048 --iters 5 \
+  --bf16-params
 step 120 "$bin" bench --backend cuda --config $small --seq-len 2048 --iters 3 \
   --train --kernel-times
 step 180 "$bin" bench --backend cuda --config examples/mega7.1B-layer.json \

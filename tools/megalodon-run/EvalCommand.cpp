@@ -286,6 +286,10 @@ llvm::Error tool::runEval() {
                                    "': expected cpu, cuda or reference");
   if (batch <= 0)
     return llvm::createStringError("--batch must be positive");
+  if (bf16Params && streaming)
+    return llvm::createStringError(
+        "--bf16-params applies to whole windows; streaming keeps f32 "
+        "parameters");
   llvm::Expected<ModelConfig> cfg = loadModelConfig(config);
   if (!cfg)
     return cfg.takeError();
