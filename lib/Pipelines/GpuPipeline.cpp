@@ -75,9 +75,9 @@ void megalodon::buildGpuPipeline(OpPassManager &pm,
   // sequence is no longer one long chain of dependent steps. No other op
   // gets a tile config: the CPU's register tiles and vector kernels do not
   // apply here.
-  if (options.cemaBlock > 0) {
+  if (options.cemaMatrixBlock > 0) {
     SelectTileConfigsOptions select;
-    select.cemaMatrixBlock = options.cemaBlock;
+    select.cemaMatrixBlock = options.cemaMatrixBlock;
     select.defaults = false;
     pm.addPass(createSelectTileConfigs(select));
     pm.addPass(createTileCema());

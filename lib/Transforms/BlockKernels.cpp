@@ -74,18 +74,6 @@ bool isDefinedInside(Value value, Operation *nest) {
   return nest->isAncestor(value.getParentRegion()->getParentOp());
 }
 
-/// Bytes per element of a buffer the kernel may slice out of raw memory.
-std::optional<int64_t> elementBytes(Type type) {
-  int64_t parts = 1;
-  if (auto complex = dyn_cast<ComplexType>(type)) {
-    type = complex.getElementType();
-    parts = 2;
-  }
-  if (!type.isIntOrFloat() || type.getIntOrFloatBitWidth() % 8)
-    return std::nullopt;
-  return parts * type.getIntOrFloatBitWidth() / 8;
-}
-
 /// What the kernel form of a nest rewrites, found by `analyze`.
 struct NestParts {
   /// The outermost parallel loops inside the nest: spread over threads.
@@ -131,7 +119,7 @@ LogicalResult analyze(Block &block, Operation *nest, int64_t maxBlockWork,
     if (isa<memref::AllocOp, memref::AllocaOp>(op)) {
       auto type = cast<MemRefType>(op.getResult(0).getType());
       if (!type.getLayout().isIdentity() || type.getMemorySpace() ||
-          !elementBytes(type.getElementType()) ||
+          !kernels::elementBytes(type.getElementType()) ||
           llvm::any_of(op.getOperands(),
                        [&](Value v) { return isDefinedInside(v, nest); }))
         return failure();
@@ -316,10 +304,10 @@ bool kernels::formBlockKernel(Operation *nest, int64_t blockSize,
   int64_t sharedBytes = 0;
   for (Operation *buffer : parts.buffers) {
     auto type = cast<MemRefType>(buffer->getResult(0).getType());
-    int64_t bytes =
-        type.hasStaticShape()
-            ? type.getNumElements() * *elementBytes(type.getElementType())
-            : workgroupBytes + 1;
+    int64_t bytes = type.hasStaticShape()
+                        ? type.getNumElements() *
+                              *kernels::elementBytes(type.getElementType())
+                        : workgroupBytes + 1;
     if (sharedBytes + bytes <= workgroupBytes) {
       sharedBytes += bytes;
       shared.push_back(buffer);
@@ -331,7 +319,7 @@ bool kernels::formBlockKernel(Operation *nest, int64_t blockSize,
   Value sliceBytes = constant(0);
   for (Operation *buffer : global) {
     auto type = cast<MemRefType>(buffer->getResult(0).getType());
-    Value bytes = constant(*elementBytes(type.getElementType()));
+    Value bytes = constant(*kernels::elementBytes(type.getElementType()));
     unsigned dynamic = 0;
     for (int64_t size : type.getShape()) {
       Value extent = ShapedType::isDynamic(size) ? buffer->getOperand(dynamic++)

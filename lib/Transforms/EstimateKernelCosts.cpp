@@ -14,6 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GpuKernelForms.h"
+
 #include "megalodon/Transforms/Passes.h"
 
 #include "megalodon/Dialect/Megalodon/IR/MegalodonDialect.h"
@@ -97,18 +99,12 @@ public:
   }
 
 private:
-  /// Bytes of one element: numbers, complex numbers of them and indices
+  /// Bytes of one element: those of a raw-memory buffer, or an index
   /// (64-bit on the GPU); nullopt for anything else.
   static std::optional<int64_t> elementBytes(Type type) {
-    if (auto complex = dyn_cast<ComplexType>(type)) {
-      std::optional<int64_t> part = elementBytes(complex.getElementType());
-      return part ? std::optional<int64_t>(2 * *part) : std::nullopt;
-    }
     if (type.isIndex())
       return 8;
-    if (type.isIntOrFloat())
-      return llvm::divideCeil(type.getIntOrFloatBitWidth(), 8);
-    return std::nullopt;
+    return mlir::megalodon::detail::elementBytes(type);
   }
 
   gpu::GPUFuncOp kernel;

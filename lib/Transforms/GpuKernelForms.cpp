@@ -112,3 +112,14 @@ void mlir::megalodon::detail::moveToMemorySpace(Value buffer, Attribute space) {
     moveToMemorySpace(view, space);
   }
 }
+
+std::optional<int64_t> mlir::megalodon::detail::elementBytes(Type type) {
+  int64_t parts = 1;
+  if (auto complex = dyn_cast<ComplexType>(type)) {
+    type = complex.getElementType();
+    parts = 2;
+  }
+  if (!type.isIntOrFloat() || type.getIntOrFloatBitWidth() % 8)
+    return std::nullopt;
+  return parts * type.getIntOrFloatBitWidth() / 8;
+}

@@ -24,6 +24,10 @@ namespace mlir::megalodon::detail {
 constexpr llvm::StringLiteral kGpuSyncFunction = "megalodon_gpu_sync";
 constexpr llvm::StringLiteral kGpuFreeFunction = "megalodon_gpu_free";
 
+/// Bytes per element of a buffer a kernel keeps in raw memory: whole-byte
+/// integers and floats, and complex numbers of them; nullopt otherwise.
+std::optional<int64_t> elementBytes(Type type);
+
 /// Trip counts of `loop` per dimension (into `trips`) and their product,
 /// built at the builder's insertion point.
 Value tripCounts(OpBuilder &builder, Location loc, scf::ParallelOp loop,

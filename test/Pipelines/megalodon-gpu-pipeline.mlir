@@ -3,7 +3,7 @@
 // RUN: megalodon-opt %s --megalodon-gpu-pipeline | FileCheck %s --check-prefix=PTX
 // RUN: megalodon-opt %s --megalodon-gpu-pipeline="chip=sm_80" | FileCheck %s --check-prefix=SM80
 // RUN: megalodon-opt %s --megalodon-gpu-pipeline="emulate=1" | FileCheck %s --check-prefix=EMU
-// RUN: megalodon-opt %s --megalodon-gpu-pipeline="serialize=false cema-block=16" | FileCheck %s --check-prefix=CEMA
+// RUN: megalodon-opt %s --megalodon-gpu-pipeline="serialize=false cema-matrix-block=16" | FileCheck %s --check-prefix=CEMA
 
 // The GPU pipeline, stage by stage: the same linalg and bufferization as on
 // the CPU, then one kernel per parallel loop nest, outlined into one

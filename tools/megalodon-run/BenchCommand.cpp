@@ -110,7 +110,7 @@ static cl::opt<std::string> pipelineOptions(
     "pipeline-options",
     cl::desc("Further options of the backend's pipeline for the compiled "
              "code, e.g. 'matmul-rows=12 matmul-row-block=96' (cpu) or "
-             "'cema-block=64' (cuda)"),
+             "'cema-matrix-block=64' (cuda)"),
     cl::sub(tool::benchCommand));
 static cl::opt<std::string> cacheDir("cache-dir",
                                      cl::desc("Artifact cache directory"),

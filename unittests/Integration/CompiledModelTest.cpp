@@ -168,8 +168,8 @@ INSTANTIATE_TEST_SUITE_P(
         // and as the step-by-step recurrence.
         Case{"tiny", 1, 4, "", "_GpuKernelsEmulated", "gpu-emulation"},
         Case{"small", 1, 1, "", "_GpuKernelsEmulated", "gpu-emulation"},
-        Case{"tiny", 1, 4, "cema-block=0", "_GpuKernelsEmulatedRecurrence",
-             "gpu-emulation"},
+        Case{"tiny", 1, 4, "cema-matrix-block=0",
+             "_GpuKernelsEmulatedRecurrence", "gpu-emulation"},
         // Parameters stored as bf16, widened to f32 in the compiled code.
         Case{"tiny", 2, 1, "", "_Bf16Parameters", "cpu", true},
         Case{"small", 1, 1, "", "_Bf16Parameters", "cpu", true},

@@ -67,7 +67,7 @@ const Variant kVariants[] = {
     // The GPU pipeline's kernels (scans and chunk loops as block kernels,
     // cema and cema_grad in 4 blocks of 8 steps) run on the host, one
     // thread per block: their forming is checked here without a GPU.
-    {"TinyGpuKernelsEmulated", [](ModelConfig &) {}, 2, "cema-block=8",
+    {"TinyGpuKernelsEmulated", [](ModelConfig &) {}, 2, "cema-matrix-block=8",
      "gpu-emulation"},
 };
 

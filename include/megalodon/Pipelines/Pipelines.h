@@ -159,13 +159,14 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse producer/consumer elementwise linalg ops"),
       llvm::cl::init(true)};
-  PassOptions::Option<int64_t> cemaBlock{
-      *this, "cema-block",
-      llvm::cl::desc("cema and cema_grad in the block (matrix) form with "
-                     "blocks of this many steps where they divide the "
-                     "length: the blocks run in parallel and only the "
-                     "states entering them are scanned (0, or a length they "
-                     "do not divide: the step-by-step recurrence)"),
+  PassOptions::Option<int64_t> cemaMatrixBlock{
+      *this, "cema-matrix-block",
+      llvm::cl::desc("As in the CPU pipeline, but on by default: cema and "
+                     "cema_grad in the block (matrix) form with blocks of "
+                     "this many steps where they divide the length, the "
+                     "blocks in parallel and only the states entering them "
+                     "scanned (0, or a length they do not divide: the "
+                     "step-by-step recurrence)"),
       llvm::cl::init(32)};
   PassOptions::Option<bool> tileMatmuls{
       *this, "tile-matmuls",

@@ -27,8 +27,6 @@ using namespace mlir;
 
 namespace megalodon {
 
-namespace {} // namespace
-
 std::string cudaToolkit() {
   static std::string toolkit = [] {
     llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas");

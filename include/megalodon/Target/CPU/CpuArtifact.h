@@ -31,7 +31,7 @@ struct CpuCompileOptions {
   bool tile = true;
   /// Further options of the backend's pipeline in its textual form, e.g.
   /// "matmul-rows=12 matmul-row-block=96" (CpuPipelineOptions) or
-  /// "cema-block=64" (GpuPipelineOptions, for the cuda and gpu-emulation
+  /// "cema-matrix-block=64" (GpuPipelineOptions, for the cuda and gpu-emulation
   /// backends); for experiments and benchmarks. Part of the cache key.
   std::string pipelineOptions;
   /// Tile configs from the tuning database where it has them (else the
